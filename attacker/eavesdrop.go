@@ -1,0 +1,27 @@
+package attacker
+
+import (
+	"github.com/mitmlab/mitmlab/trace"
+	"github.com/mitmlab/mitmlab/wire"
+)
+
+// Eavesdrop returns a tap for the client's end of a connection with no
+// attacker in the middle. It records every message on [trace.LegWire] as a
+// passive eavesdropper with no keys would see it: the handshake is public
+// and every data frame is opaque.
+func Eavesdrop(log *trace.Log) wire.Tap {
+	return func(sent bool, msg []byte) {
+		raw := append([]byte(nil), msg...)
+		dir := wire.ServerToClient
+		if sent {
+			dir = wire.ClientToServer
+		}
+		f := opaqueRelay{}.pass(dir, raw)
+		e := trace.Event{Leg: trace.LegWire, Dir: dir, Type: string(wire.PeekType(raw)), Size: len(raw), Verdict: f.in, Note: f.inNote, Raw: raw}
+		if d, err := wire.DecodeAs[*wire.Data](raw); err == nil {
+			seq := d.Seq
+			e.Seq = &seq
+		}
+		log.Add(e)
+	}
+}

@@ -1,0 +1,90 @@
+// Package scenarios is the lab's catalogue and its library entry point.
+// A scenario is one key-exchange scheme plus one attack. [Run] wires a
+// victim client (Alice), a server (Bob) and an attacker node (Mallory)
+// together over real WebSocket connections, runs a chat through them and
+// returns an [Outcome] built from what each node really saw.
+package scenarios
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/mitmlab/mitmlab/attacker"
+	"github.com/mitmlab/mitmlab/internal/suggest"
+	"github.com/mitmlab/mitmlab/kex"
+)
+
+// Scenario is one entry in the catalogue.
+type Scenario struct {
+	Name   string          `json:"name"`
+	Title  string          `json:"title"`
+	Lesson string          `json:"lesson"` // two lines: what happens, and why
+	Scheme string          `json:"scheme"`
+	Attack attacker.Attack `json:"attack"`
+	// Expect is the outcome in one line. A picker hides it until the
+	// scenario has run, so a class can guess first.
+	Expect string `json:"expect"`
+}
+
+// Catalogue returns every scenario, in teaching order.
+func Catalogue() []Scenario {
+	return []Scenario{
+		{
+			Name:   "plaintext-rsa",
+			Title:  "RSA public key sent in clear",
+			Lesson: "Alice sends her RSA public key over the socket; Mallory swaps in his own.\nNothing says whose key arrived, so Bob wraps the session secret for Mallory.",
+			Scheme: kex.NamePlaintextRSA,
+			Attack: attacker.SwapRSAKey,
+			Expect: "the attacker reads every message; neither victim notices",
+		},
+		{
+			Name:   "unauth-ecdh",
+			Title:  "Unauthenticated X25519 key exchange",
+			Lesson: "Alice and Bob run ECDH, but nothing proves who sent a key share.\nMallory runs one exchange with each of them and re-encrypts every frame.",
+			Scheme: kex.NameUnauthECDH,
+			Attack: attacker.DoubleECDH,
+			Expect: "the attacker reads every message; neither victim notices",
+		},
+		{
+			Name:   "pinned-ecdh",
+			Title:  "Signed ECDH with a pinned server key",
+			Lesson: "Bob signs both hellos with a key whose hash Alice has pinned.\nMallory cannot sign for that key, so Alice refuses him before sending a word.",
+			Scheme: kex.NamePinnedECDH,
+			Attack: attacker.Impersonate,
+			Expect: "the client refuses the server: key does not match pin; the attacker reads nothing",
+		},
+	}
+}
+
+// Names returns every scenario's name.
+func Names() []string {
+	var out []string
+	for _, s := range Catalogue() {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+// UnknownScenarioError is returned for a name not in the catalogue.
+type UnknownScenarioError struct {
+	Name       string
+	Suggestion string // the closest name, or ""
+}
+
+func (e *UnknownScenarioError) Error() string {
+	msg := fmt.Sprintf("unknown scenario %q", e.Name)
+	if e.Suggestion != "" {
+		msg += fmt.Sprintf("; did you mean %q?", e.Suggestion)
+	}
+	return msg + " (known: " + strings.Join(Names(), ", ") + ")"
+}
+
+// Lookup returns the scenario called name.
+func Lookup(name string) (Scenario, error) {
+	for _, s := range Catalogue() {
+		if s.Name == name {
+			return s, nil
+		}
+	}
+	return Scenario{}, &UnknownScenarioError{Name: name, Suggestion: suggest.Closest(name, Names())}
+}
