@@ -28,7 +28,9 @@ type Message struct {
 }
 
 // Read reports whether the attacker recovered exactly what was sent.
-func (m *Message) Read() bool { return m.Sent && m.Recovered != nil && bytes.Equal(m.Recovered, m.Text) }
+func (m *Message) Read() bool {
+	return m.Sent && m.Recovered != nil && bytes.Equal(m.Recovered, m.Text)
+}
 
 // Delivered reports whether the receiver accepted exactly what was sent.
 func (m *Message) Delivered() bool {
