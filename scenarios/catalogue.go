@@ -18,7 +18,7 @@ import (
 type Scenario struct {
 	Name   string          `json:"name"`
 	Title  string          `json:"title"`
-	Lesson string          `json:"lesson"` // two lines: what happens, and why
+	Lesson string          `json:"lesson"` // two lines: the setup and the question; never the answer
 	Scheme string          `json:"scheme"`
 	Attack attacker.Attack `json:"attack"`
 	// Expect is the outcome in one line. A picker hides it until the
@@ -32,7 +32,7 @@ func Catalogue() []Scenario {
 		{
 			Name:   "plaintext-rsa",
 			Title:  "RSA public key sent in clear",
-			Lesson: "Alice sends her RSA public key over the socket; Mallory swaps in his own.\nNothing says whose key arrived, so Bob wraps the session secret for Mallory.",
+			Lesson: "Alice sends her RSA public key over the socket in clear; Bob wraps a session key with it.\nMallory sits on the path between them. Can he read the chat?",
 			Scheme: kex.NamePlaintextRSA,
 			Attack: attacker.SwapRSAKey,
 			Expect: "the attacker reads every message; neither victim notices",
@@ -40,7 +40,7 @@ func Catalogue() []Scenario {
 		{
 			Name:   "unauth-ecdh",
 			Title:  "Unauthenticated X25519 key exchange",
-			Lesson: "Alice and Bob run ECDH, but nothing proves who sent a key share.\nMallory runs one exchange with each of them and re-encrypts every frame.",
+			Lesson: "Alice and Bob agree on a key with X25519 ECDH: no certificate, no signature.\nMallory sits on the path between them. Can he read the chat?",
 			Scheme: kex.NameUnauthECDH,
 			Attack: attacker.DoubleECDH,
 			Expect: "the attacker reads every message; neither victim notices",
@@ -48,7 +48,7 @@ func Catalogue() []Scenario {
 		{
 			Name:   "pinned-ecdh",
 			Title:  "Signed ECDH with a pinned server key",
-			Lesson: "Bob signs both hellos with a key whose hash Alice has pinned.\nMallory cannot sign for that key, so Alice refuses him before sending a word.",
+			Lesson: "Bob signs the handshake with an Ed25519 key whose hash Alice has pinned.\nMallory answers with his own certificate. Can he read the chat?",
 			Scheme: kex.NamePinnedECDH,
 			Attack: attacker.Impersonate,
 			Expect: "the client refuses the server: key does not match pin; the attacker reads nothing",

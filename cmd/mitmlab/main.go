@@ -1,0 +1,146 @@
+// Command mitmlab is a man-in-the-middle lab for WebSocket key exchanges.
+//
+// The subcommands run the lab's scenarios from a terminal or a script:
+//
+//	mitmlab list [--json]
+//	mitmlab run NAME [--json] [--no-attacker] [--attack A] [--transport memory|loopback] [--message TEXT]...
+//
+// Every command takes --help.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/term"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// usageError is a mistake on the command line: exit code 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// errHelp means --help was asked for and printed: exit code 0.
+var errHelp = errors.New("help printed")
+
+// env is what a command needs from the process.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	color          bool // stdout takes ANSI colour
+	tty            bool // stdin and stdout are a terminal
+}
+
+// run is main without os.Exit, so tests can call it.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	e.tty = isTerminal(stdout) && isTerminal(stdin)
+	e.color = isTerminal(stdout) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
+
+	err := dispatch(ctx, e, args)
+	var ue *usageError
+	switch {
+	case err == nil, errors.Is(err, errHelp):
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "mitmlab: %s\n", ue.msg)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "mitmlab: %v\n", err)
+		return 1
+	}
+}
+
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, e *env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"list", "list the scenarios", runList},
+		{"run", "run a scenario and print every frame with the attacker's verdict", runRun},
+		{"help", "show help for a command", runHelp},
+	}
+}
+
+func dispatch(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		printUsage(e.stdout)
+		fmt.Fprintln(e.stdout, "\nTry: mitmlab run unauth-ecdh")
+		return nil
+	}
+	name := args[0]
+	switch name {
+	case "-h", "-help", "--help":
+		printUsage(e.stdout)
+		return errHelp
+	}
+	for _, c := range commands() {
+		if c.name == name {
+			return c.run(ctx, e, args[1:])
+		}
+	}
+	var names []string
+	for _, c := range commands() {
+		names = append(names, c.name)
+	}
+	return usagef("unknown command %q%s; run 'mitmlab --help'", name, didYouMean(name, names))
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, `mitmlab shows, frame by frame, how a man in the middle breaks a WebSocket
+key exchange, and how an authenticated one stops it.
+
+Usage:
+  mitmlab                 print this help
+  mitmlab <command> [flags]
+
+Commands:
+`)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, `
+Examples:
+  mitmlab list
+  mitmlab run plaintext-rsa
+  mitmlab run pinned-ecdh --attack passive
+  mitmlab run unauth-ecdh --json --message "my card PIN is 4921"
+
+Run 'mitmlab <command> --help' for a command's flags.
+`)
+}
+
+func runHelp(_ context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		printUsage(e.stdout)
+		return nil
+	}
+	for _, c := range commands() {
+		if c.name == args[0] && c.name != "help" {
+			return c.run(context.Background(), e, []string{"--help"})
+		}
+	}
+	return usagef("no help for %q; run 'mitmlab --help'", args[0])
+}
