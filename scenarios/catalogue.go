@@ -6,7 +6,9 @@
 package scenarios
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/mitmlab/mitmlab/attacker"
@@ -24,10 +26,28 @@ type Scenario struct {
 	// Expect is the outcome in one line. A picker hides it until the
 	// scenario has run, so a class can guess first.
 	Expect string `json:"expect"`
+
+	// run, if not nil, runs a scenario that is not one key-exchange scheme
+	// between the standard victims, such as the TLS scenarios. It gets the
+	// options with defaults filled in and a context bounded by the timeout.
+	run runFunc
 }
 
-// Catalogue returns every scenario, in teaching order.
+// runFunc runs one scenario and builds its Outcome from what its nodes
+// really saw, exactly as [Run] does for the scheme scenarios.
+type runFunc func(ctx context.Context, sc Scenario, o *Options) (*Outcome, error)
+
+// Catalogue returns every scenario, in teaching order: the three core
+// schemes, then the variants that settle the original question.
 func Catalogue() []Scenario {
+	return slices.Concat(coreScenarios(), schemeVariants(), tlsScenarios())
+}
+
+// schemeVariants are pinned-ecdh's near misses: a signature with no trust
+// anchor, and a negotiation an attacker can downgrade.
+func schemeVariants() []Scenario { return nil }
+
+func coreScenarios() []Scenario {
 	return []Scenario{
 		{
 			Name:   "plaintext-rsa",

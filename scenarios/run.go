@@ -54,6 +54,11 @@ func Run(ctx context.Context, name string, opts *Options) (*Outcome, error) {
 	if o.Timeout == 0 {
 		o.Timeout = 30 * time.Second
 	}
+	if sc.run != nil {
+		ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+		defer cancel()
+		return sc.run(ctx, sc, &o)
+	}
 	attack := sc.Attack
 	if o.Attack != "" {
 		attack = o.Attack
