@@ -31,6 +31,10 @@ const (
 	// replaces both X25519 key shares with the attacker's, re-computing the
 	// finished MAC it can compute.
 	SubstituteShares Attack = "substitute-shares"
+	// StripOffer removes pinned-ecdh from the client's offer on its way to
+	// the server, so a server that can fall back chooses unauth-ecdh, then
+	// runs unauth-ecdh with each side as DoubleECDH does.
+	StripOffer Attack = "strip-offer"
 )
 
 // attacks lists each attack with the schemes it applies to.
@@ -44,6 +48,7 @@ var attacks = []struct {
 	{DoubleECDH, []string{kex.NameUnauthECDH}, "run one key exchange with each side, decrypt and re-encrypt"},
 	{Impersonate, []string{kex.NamePinnedECDH}, "present the attacker's own certificate"},
 	{SubstituteShares, []string{kex.NamePinnedECDH}, "keep the server's certificate, swap both key shares"},
+	{StripOffer, []string{kex.NamePinnedECDH}, "strip pinned-ecdh from the client's offer, then run unauth-ecdh with each side"},
 }
 
 // Attacks returns every attack's name.

@@ -165,7 +165,7 @@ func (s *session) run(ctx context.Context) {
 		r = opaqueRelay{}
 	case SwapRSAKey:
 		r, err = s.swapRSAKey(ctx)
-	case DoubleECDH, Impersonate:
+	case DoubleECDH, Impersonate, StripOffer:
 		r, err = s.doubleHandshake(ctx)
 	case SubstituteShares:
 		r, err = s.substituteShares(ctx)
@@ -374,22 +374,32 @@ func (s *session) handshakeTap(leg trace.Leg, note string) wire.Tap {
 // certificate, which the client's pin refuses.
 func (s *session) doubleHandshake(ctx context.Context) (relay, error) {
 	sch := s.n.opts.Scheme
-	noteA := "the attacker's own key share"
-	if s.n.opts.Attack == Impersonate {
+	noteA, noteB := "the attacker's own key share", "the attacker's own key share"
+	scfg := &kex.ServerConfig{Identity: s.n.opts.Identity}
+	// INSECURE(attacker): Mallory does not care who the server is.
+	ccfg := &kex.ClientConfig{SkipPinCheck: true}
+	switch s.n.opts.Attack {
+	case Impersonate:
 		noteA = "the attacker's own key share, certificate and signature"
+	case StripOffer:
+		// Toward Alice, Mallory is a server that cannot sign; toward Bob, a
+		// client that offers only what Mallory can break.
+		scfg = &kex.ServerConfig{Schemes: []string{kex.NameUnauthECDH}}
+		ccfg = &kex.ClientConfig{SkipPinCheck: true, Offer: []string{kex.NameUnauthECDH}, AcceptFallback: true}
+		noteA = "unauth-ecdh chosen for the server, with the attacker's own key share"
+		noteB = "offer stripped to unauth-ecdh; the attacker's own key share"
 	}
 	a := wire.NewConn(s.a, s.handshakeTap(trace.LegA, noteA))
-	b := wire.NewConn(s.b, s.handshakeTap(trace.LegB, "the attacker's own key share"))
+	b := wire.NewConn(s.b, s.handshakeTap(trace.LegB, noteB))
 
 	// One exchange after the other, client side first, so the ledger reads
 	// in the order a person would tell it.
-	sa, err := sch.Server(ctx, a, &kex.ServerConfig{Identity: s.n.opts.Identity})
+	sa, err := sch.Server(ctx, a, scfg)
 	if err != nil {
 		s.abort(&legError{leg: trace.LegA, err: err})
 		return nil, errAborted
 	}
-	// INSECURE(attacker): Mallory does not care who the server is.
-	sb, err := sch.Client(ctx, b, &kex.ClientConfig{SkipPinCheck: true})
+	sb, err := sch.Client(ctx, b, ccfg)
 	if err != nil {
 		s.abort(&legError{leg: trace.LegB, err: err})
 		return nil, errAborted

@@ -22,6 +22,7 @@ var (
 	ErrKeySize          error = wire.Violation("RSA key has the wrong size")
 	ErrBadKeyTransport  error = wire.Violation("wrapped secret does not decrypt")
 	ErrMissingIdentity  error = wire.Violation("server hello carries no certificate")
+	ErrDowngrade        error = wire.Violation("server chose unauthenticated unauth-ecdh; this client requires authentication")
 )
 
 // Configuration and connection errors.

@@ -113,6 +113,21 @@ func (PinnedECDH) Client(ctx context.Context, conn *wire.Conn, cfg *ClientConfig
 		{"send client hello", c.sendClientHello},
 		{"read server hello", c.readServerHello},
 		{"check chosen scheme", c.checkChosen},
+	} {
+		if err := step.run(); err != nil {
+			if _, ok := err.(*HandshakeError); ok {
+				return nil, err
+			}
+			return nil, c.h.fail(step.name, c.conn.Fail(err))
+		}
+	}
+	if c.shm.Chosen == NameUnauthECDH {
+		return c.fallBack()
+	}
+	for _, step := range []struct {
+		name string
+		run  func() error
+	}{
 		{"parse certificate", c.parseCertificate},
 		{"check pin", c.checkPin},
 		{"check key type", c.checkKeyType},
@@ -148,6 +163,13 @@ func (c *pinnedClient) checkConfig() error {
 	return nil
 }
 
+func (c *pinnedClient) offer() []string {
+	if c.cfg.Offer == nil {
+		return []string{NamePinnedECDH}
+	}
+	return c.cfg.Offer
+}
+
 func (c *pinnedClient) sendClientHello() error {
 	ks, err := NewKeyShare()
 	if err != nil {
@@ -158,7 +180,7 @@ func (c *pinnedClient) sendClientHello() error {
 	c.ch, err = write(c.ctx, c.conn, c.h, "send client hello", &wire.ClientHello{
 		Nonce:    ks.Nonce,
 		KeyShare: ks.Public(),
-		Offered:  []string{NamePinnedECDH},
+		Offered:  c.offer(),
 	})
 	return err
 }
@@ -169,10 +191,25 @@ func (c *pinnedClient) readServerHello() (err error) {
 }
 
 func (c *pinnedClient) checkChosen() error {
-	if c.shm.Chosen != NamePinnedECDH {
+	if !slices.Contains(c.offer(), c.shm.Chosen) {
 		return fmt.Errorf("%w: %q", ErrSchemeNotOffered, c.shm.Chosen)
 	}
+	if c.shm.Chosen == NameUnauthECDH && !c.cfg.AcceptFallback {
+		return ErrDowngrade
+	}
 	return nil
+}
+
+// fallBack finishes the handshake as unauth-ecdh, which the server chose
+// from the client's offer.
+//
+// INSECURE(downgrade): nothing here proves who chose it.
+func (c *pinnedClient) fallBack() (*channel.Secrets, error) {
+	shared, err := c.ks.Shared(c.shm.KeyShare)
+	if err != nil {
+		return nil, c.h.fail("compute shared secret", c.conn.Fail(err))
+	}
+	return UnauthSecrets(shared, c.ch, c.sh), nil
 }
 
 func (c *pinnedClient) parseCertificate() error {
@@ -254,7 +291,11 @@ func (c *pinnedClient) sendClientFinished() (*channel.Secrets, error) {
 func (PinnedECDH) Server(ctx context.Context, conn *wire.Conn, cfg *ServerConfig) (*channel.Secrets, error) {
 	h := hs{NamePinnedECDH, ServerSide}
 	cfg = orZero(cfg)
-	if cfg.Identity == nil {
+	schemes := cfg.Schemes
+	if schemes == nil {
+		schemes = []string{NamePinnedECDH}
+	}
+	if slices.Contains(schemes, NamePinnedECDH) && cfg.Identity == nil {
 		conn.CloseNow()
 		return nil, h.fail("check configuration", fmt.Errorf("kex: pinned-ecdh server needs an identity"))
 	}
@@ -262,8 +303,15 @@ func (PinnedECDH) Server(ctx context.Context, conn *wire.Conn, cfg *ServerConfig
 	if err != nil {
 		return nil, err
 	}
-	if !slices.Contains(chm.Offered, NamePinnedECDH) {
-		return nil, h.fail("choose scheme", conn.Fail(fmt.Errorf("%w: offered %q", ErrNoCommonScheme, chm.Offered)))
+	chosen := ""
+	for _, s := range schemes {
+		if slices.Contains(chm.Offered, s) {
+			chosen = s
+			break
+		}
+	}
+	if chosen == "" {
+		return nil, h.fail("choose scheme", conn.Fail(fmt.Errorf("%w: offered %q, server speaks %q", ErrNoCommonScheme, chm.Offered, schemes)))
 	}
 	ks, err := NewKeyShare()
 	if err != nil {
@@ -273,6 +321,15 @@ func (PinnedECDH) Server(ctx context.Context, conn *wire.Conn, cfg *ServerConfig
 	shared, err := ks.Shared(chm.KeyShare)
 	if err != nil {
 		return nil, h.fail("compute shared secret", conn.Fail(err))
+	}
+	if chosen == NameUnauthECDH {
+		// INSECURE(downgrade): a server that can fall back lets an attacker
+		// who strips pinned-ecdh from the offer choose for it.
+		sh, err := write(ctx, conn, h, "send server hello", &wire.ServerHello{Nonce: ks.Nonce, KeyShare: ks.Public(), Chosen: NameUnauthECDH})
+		if err != nil {
+			return nil, err
+		}
+		return UnauthSecrets(shared, ch, sh), nil
 	}
 	sh, err := write(ctx, conn, h, "send server hello", &wire.ServerHello{
 		Nonce:       ks.Nonce,

@@ -71,13 +71,32 @@ type ClientConfig struct {
 	// RSAKey is the plaintext-rsa client's key pair. Nil means a fresh
 	// RSA-2048 key for this handshake.
 	RSAKey *rsa.PrivateKey
+
+	// Offer lists the schemes a pinned-ecdh client offers in its hello, in
+	// order of preference. Nil means only pinned-ecdh. Offering
+	// unauth-ecdh too is for servers that cannot sign; see AcceptFallback.
+	Offer []string
+
+	// AcceptFallback lets a pinned-ecdh client go on when the server
+	// chooses unauth-ecdh from its offer. Without it, that choice is
+	// [ErrDowngrade].
+	//
+	// INSECURE(downgrade): whoever can strip pinned-ecdh from the offer
+	// gets an unauthenticated exchange, and with it the man in the middle.
+	AcceptFallback bool
 }
 
 // ServerConfig configures a scheme's server half.
 type ServerConfig struct {
 	// Identity is the pinned-ecdh server's certificate and key. Required by
-	// pinned-ecdh; ignored by the other schemes.
+	// pinned-ecdh whenever it chooses pinned-ecdh; ignored by the other
+	// schemes.
 	Identity *Identity
+
+	// Schemes lists what a pinned-ecdh server will choose from the client's
+	// offer, in order of preference: pinned-ecdh, unauth-ecdh or both. Nil
+	// means only pinned-ecdh.
+	Schemes []string
 }
 
 func orZero[T any](p *T) *T {

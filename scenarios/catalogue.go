@@ -27,6 +27,10 @@ type Scenario struct {
 	// scenario has run, so a class can guess first.
 	Expect string `json:"expect"`
 
+	// configure, if not nil, adjusts the victims' handshake settings, for
+	// the variants of a scheme.
+	configure func(*kex.ClientConfig, *kex.ServerConfig)
+
 	// run, if not nil, runs a scenario that is not one key-exchange scheme
 	// between the standard victims, such as the TLS scenarios. It gets the
 	// options with defaults filled in and a context bounded by the timeout.
@@ -45,7 +49,46 @@ func Catalogue() []Scenario {
 
 // schemeVariants are pinned-ecdh's near misses: a signature with no trust
 // anchor, and a negotiation an attacker can downgrade.
-func schemeVariants() []Scenario { return nil }
+func schemeVariants() []Scenario {
+	offerBoth := func(c *kex.ClientConfig, s *kex.ServerConfig) {
+		c.Offer = []string{kex.NamePinnedECDH, kex.NameUnauthECDH}
+		s.Schemes = []string{kex.NamePinnedECDH, kex.NameUnauthECDH}
+	}
+	return []Scenario{
+		{
+			Name:   "signed-unpinned",
+			Title:  "Signed ECDH, but any certificate will do",
+			Lesson: "Bob signs the handshake, and Alice checks that the signature matches the certificate she was sent.\nShe does not check whose certificate it is. Mallory signs with his own key. Can he read the chat?",
+			Scheme: kex.NamePinnedECDH,
+			Attack: attacker.Impersonate,
+			Expect: "the attacker reads every message; a signature without a trust anchor proves nothing",
+			configure: func(c *kex.ClientConfig, _ *kex.ServerConfig) {
+				c.SkipPinCheck = true // INSECURE(signed-unpinned): the lesson.
+			},
+		},
+		{
+			Name:   "downgrade",
+			Title:  "Pinned ECDH with an unauthenticated fallback",
+			Lesson: "Alice offers pinned-ecdh and, for old servers, unauth-ecdh; Bob speaks both and prefers pinned.\nMallory strips pinned-ecdh from Alice's offer. Alice accepts the fallback. Can he read the chat?",
+			Scheme: kex.NamePinnedECDH,
+			Attack: attacker.StripOffer,
+			Expect: "the attacker reads every message; the fallback is the weakest link",
+			configure: func(c *kex.ClientConfig, s *kex.ServerConfig) {
+				offerBoth(c, s)
+				c.AcceptFallback = true // INSECURE(downgrade): the lesson.
+			},
+		},
+		{
+			Name:      "downgrade-refused",
+			Title:     "Pinned ECDH that refuses to fall back",
+			Lesson:    "The same offer, the same Bob and the same Mallory, but Alice's code holds a pin for Bob\nand refuses any handshake that is not signed with that key. Can Mallory read the chat?",
+			Scheme:    kex.NamePinnedECDH,
+			Attack:    attacker.StripOffer,
+			Expect:    "the client refuses the downgrade; the attacker reads nothing",
+			configure: offerBoth,
+		},
+	}
+}
 
 func coreScenarios() []Scenario {
 	return []Scenario{

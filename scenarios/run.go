@@ -92,6 +92,9 @@ func Run(ctx context.Context, name string, opts *Options) (*Outcome, error) {
 		scfg.Identity = id
 		ccfg.Pin = id.Pin() // Alice got Bob's pin out of band, before the lab began.
 	}
+	if sc.configure != nil {
+		sc.configure(&ccfg, &scfg)
+	}
 	bob := victim.NewServer(scheme, &victim.ServerOptions{Config: &scfg})
 	defer bob.Close()
 	serverURL, err := nw.serve("server", bob)
