@@ -4,6 +4,9 @@
 //
 //	mitmlab list [--json]
 //	mitmlab run NAME [--json] [--no-attacker] [--attack A] [--transport memory|loopback] [--message TEXT]...
+//	mitmlab server --scheme NAME [--listen 127.0.0.1:8443] [--key FILE --cert FILE]
+//	mitmlab attacker --scheme NAME --upstream URL [--listen 127.0.0.1:9443] [--attack A] [--json]
+//	mitmlab client --scheme NAME --connect URL [--pin sha256/...] [--message TEXT]...
 //
 // Every command takes --help.
 package main
@@ -52,12 +55,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	err := dispatch(ctx, e, args)
 	var ue *usageError
+	var re *refusedError
 	switch {
 	case err == nil, errors.Is(err, errHelp):
 		return 0
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "mitmlab: %s\n", ue.msg)
 		return 2
+	case errors.As(err, &re):
+		fmt.Fprintf(stderr, "mitmlab: %s\n", re)
+		return 3
 	default:
 		fmt.Fprintf(stderr, "mitmlab: %v\n", err)
 		return 1
@@ -80,6 +87,9 @@ func commands() []command {
 	return []command{
 		{"list", "list the scenarios", runList},
 		{"run", "run a scenario and print every frame with the attacker's verdict", runRun},
+		{"server", "run Bob, the victim server, as its own process", runServer},
+		{"attacker", "run Mallory, the man in the middle, as its own process", runAttacker},
+		{"client", "run Alice, the victim client, as its own process", runClient},
 		{"help", "show help for a command", runHelp},
 	}
 }

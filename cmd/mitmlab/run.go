@@ -7,7 +7,6 @@ import (
 	"io"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/mitmlab/mitmlab/attacker"
 	"github.com/mitmlab/mitmlab/scenarios"
@@ -105,13 +104,6 @@ type jsonPrinter struct {
 	err error
 }
 
-// frameJSON is one frame event line.
-type frameJSON struct {
-	Type string `json:"type"` // "frame"
-	trace.Event
-	RecoveredText *string `json:"recovered_text,omitempty"`
-}
-
 // outcomeJSON is the last line.
 type outcomeJSON struct {
 	Type              string `json:"type"` // "outcome"
@@ -134,12 +126,7 @@ func (p *jsonPrinter) header(scenarios.Scenario, bool, attacker.Attack, scenario
 func (p *jsonPrinter) event(e trace.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	f := frameJSON{Type: "frame", Event: e}
-	if e.Recovered != nil && utf8.Valid(e.Recovered) {
-		s := string(e.Recovered)
-		f.RecoveredText = &s
-	}
-	if err := p.enc.Encode(f); err != nil && p.err == nil {
+	if err := p.enc.Encode(trace.NewFrameJSON(e)); err != nil && p.err == nil {
 		p.err = err
 	}
 }
@@ -172,6 +159,7 @@ type textPrinter struct {
 	mu    sync.Mutex
 	w     io.Writer
 	color bool
+	conns bool // prefix each frame with its connection number
 }
 
 const (
@@ -245,6 +233,9 @@ func (p *textPrinter) event(e trace.Event) {
 		size = "-"
 	}
 	badge := fmt.Sprintf("%-11s", strings.ToUpper(string(e.Verdict)))
+	if p.conns {
+		fmt.Fprintf(p.w, "conn %-3d ", e.Conn)
+	}
 	fmt.Fprintf(p.w, "%3d  %-4s  %-17s  %-15s  %5s  %s  %s\n",
 		e.Index, e.Leg, route(e), e.Type, size, p.paint(verdictColor(e.Verdict), badge), detail)
 }

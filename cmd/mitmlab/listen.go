@@ -1,0 +1,80 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"syscall"
+
+	"github.com/mitmlab/mitmlab/internal/suggest"
+	"github.com/mitmlab/mitmlab/kex"
+)
+
+// checkLoopback refuses a listen address that is not loopback unless the
+// user said --allow-remote: a lab machine must never become an open relay
+// by mistake.
+func checkLoopback(flagName, addr string, allowRemote bool) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return usagef("--%s %q: want HOST:PORT, such as 127.0.0.1:8443", flagName, addr)
+	}
+	if isLoopbackHost(host) || allowRemote {
+		return nil
+	}
+	if host == "" {
+		host = "every interface"
+	}
+	return usagef("--%s %s would be reachable from other machines (%s); the lab binds to loopback unless you pass --allow-remote", flagName, addr, host)
+}
+
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// listen opens a TCP listener with errors a trainer can act on.
+func listen(flagName, addr string) (net.Listener, error) {
+	l, err := net.Listen("tcp", addr)
+	if err == nil {
+		return l, nil
+	}
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("cannot listen on %s: the port is already in use (another mitmlab still running?); pick another with --%s 127.0.0.1:PORT, or 127.0.0.1:0 for any free port", addr, flagName)
+	}
+	return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
+}
+
+// schemeFlag checks a --scheme value.
+func schemeFlag(name string) (kex.Scheme, error) {
+	if name == "" {
+		return nil, usagef("--scheme is required; one of: %s", strings.Join(kex.Names(), ", "))
+	}
+	s, ok := kex.ByName(name)
+	if !ok {
+		return nil, usagef("unknown scheme %q%s (schemes: %s)", name, didYouMean(name, kex.Names()), strings.Join(kex.Names(), ", "))
+	}
+	return s, nil
+}
+
+// wsURL checks a ws:// URL given on the command line.
+func wsURL(flagName, raw string, allowRemote bool) (*url.URL, error) {
+	if raw == "" {
+		return nil, usagef("--%s is required, such as ws://127.0.0.1:8443/pinned-ecdh", flagName)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+		return nil, usagef("--%s %q: want a WebSocket URL such as ws://127.0.0.1:8443/pinned-ecdh", flagName, raw)
+	}
+	if !isLoopbackHost(u.Hostname()) && !allowRemote {
+		return nil, usagef("--%s %s is not on this machine; the lab only talks to loopback unless you pass --allow-remote", flagName, raw)
+	}
+	return u, nil
+}
+
+// suggestAttack is used by the attacker command's flag checks.
+func suggestAttack(a string, names []string) string { return suggest.Closest(a, names) }
