@@ -2,8 +2,6 @@ package attacker
 
 import (
 	"context"
-	"crypto/hmac"
-
 	"github.com/mitmlab/mitmlab/kex"
 	"github.com/mitmlab/mitmlab/trace"
 	"github.com/mitmlab/mitmlab/wire"
@@ -146,7 +144,7 @@ func (s *session) substituteShares(ctx context.Context) (relay, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !hmac.Equal(cfm.MAC, schedA.ClientFinished(sv2)) {
+	if !schedA.VerifyClientFinished(sv2, cfm.MAC) {
 		return nil, &legError{leg: trace.LegA, err: kex.ErrBadFinished}
 	}
 	cf2, err := s.send(ctx, trace.LegB, &wire.ClientFinished{MAC: schedB.ClientFinished(sv)}, trace.Substituted,

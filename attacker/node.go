@@ -108,12 +108,17 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	proto := wire.Subprotocol(name)
 	n.wg.Add(1)
 	defer n.wg.Done()
-	ctx, cancel := context.WithCancel(n.ctx)
+	// The session's own work is not cancelled by Close: Close ends it by
+	// closing both legs with 1001, which a cancelled read would pre-empt
+	// with an abrupt drop.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(n.ctx))
 	defer cancel()
+	dctx, dcancel := context.WithCancel(n.ctx)
+	defer dcancel()
 
 	// Dial upstream first, so a victim that reaches a dead relay gets an
 	// HTTP error rather than a WebSocket that closes at once.
-	b, resp, err := websocket.Dial(ctx, n.opts.Upstream, &websocket.DialOptions{
+	b, resp, err := websocket.Dial(dctx, n.opts.Upstream, &websocket.DialOptions{
 		HTTPClient:   n.opts.HTTPClient,
 		Subprotocols: []string{proto},
 	})
@@ -207,7 +212,7 @@ func (s *session) pump(ctx context.Context, from, to *wire.Conn, fromLeg, toLeg 
 		f := r.pass(dir, raw)
 		s.record(fromLeg, dir, raw, f.in, f.inRecovered, f.inNote)
 		if f.out == nil {
-			s.record(toLeg, dir, nil, trace.Blocked, nil, f.outNote)
+			s.recordDropped(toLeg, dir, raw, f.outNote)
 			continue
 		}
 		// Record before writing, so the ledger keeps cause before effect:
@@ -289,14 +294,7 @@ func (s *session) closeLeg(leg trace.Leg, code websocket.StatusCode, reason stri
 		ws = s.b
 	}
 	s.recordClose(leg, outbound(leg), code, reason)
-	ws.Close(code, closeReason(reason))
-}
-
-func closeReason(r string) string {
-	if len(r) > 120 {
-		return r[:120]
-	}
-	return r
+	ws.Close(code, wire.CloseReason(reason))
 }
 
 // sendable reports whether code may appear in a close frame (RFC 6455 §7.4).
@@ -336,6 +334,21 @@ func (s *session) record(leg trace.Leg, dir wire.Direction, raw []byte, v trace.
 			seq := d.Seq
 			e.Seq = &seq
 		}
+	}
+	if e.Type == "" {
+		e.Type = "invalid"
+	}
+	s.n.log.Add(e)
+}
+
+// recordDropped records, on the leg it never reached, a frame the node did
+// not deliver: the type and sequence number of the frame that came in, and
+// no bytes.
+func (s *session) recordDropped(leg trace.Leg, dir wire.Direction, in []byte, note string) {
+	e := trace.Event{Conn: s.id, Leg: leg, Dir: dir, Type: string(wire.PeekType(in)), Verdict: trace.Blocked, Note: note}
+	if d, err := wire.DecodeAs[*wire.Data](in); err == nil {
+		seq := d.Seq
+		e.Seq = &seq
 	}
 	if e.Type == "" {
 		e.Type = "invalid"

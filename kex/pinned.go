@@ -74,6 +74,12 @@ func (s *PinnedSchedule) ClientFinished(serverVerify []byte) []byte {
 	return hmacSHA256(key, transcriptHash(s.clientHello, s.serverHello, serverVerify))
 }
 
+// VerifyClientFinished reports, in constant time, whether mac is the
+// client finished MAC for serverVerify.
+func (s *PinnedSchedule) VerifyClientFinished(serverVerify, mac []byte) bool {
+	return hmac.Equal(s.ClientFinished(serverVerify), mac)
+}
+
 // Traffic derives the record keys, bound to SHA-256(CH ‖ SH ‖ SV ‖ CF).
 func (s *PinnedSchedule) Traffic(serverVerify, clientFinished []byte) *channel.Secrets {
 	return trafficSecrets(s.hs, transcriptHash(s.clientHello, s.serverHello, serverVerify, clientFinished))
@@ -350,7 +356,7 @@ func (PinnedECDH) Server(ctx context.Context, conn *wire.Conn, cfg *ServerConfig
 	if err != nil {
 		return nil, err
 	}
-	if !hmac.Equal(sched.ClientFinished(sv), cfm.MAC) {
+	if !sched.VerifyClientFinished(sv, cfm.MAC) {
 		return nil, h.fail("verify client finished", conn.Fail(ErrBadFinished))
 	}
 	return sched.Traffic(sv, cf), nil

@@ -165,6 +165,10 @@ func CloseCode(err error) websocket.StatusCode {
 	}
 }
 
+// CloseReason fits s into a close frame's 123 bytes of reason without
+// splitting a UTF-8 sequence, as RFC 6455 §5.5.1 requires.
+func CloseReason(s string) string { return closeReason(s) }
+
 // closeReason fits s into a close frame's 123 bytes of reason.
 func closeReason(s string) string {
 	const max = 123
