@@ -11,17 +11,12 @@ import (
 // and every data frame is opaque.
 func Eavesdrop(log *trace.Log) wire.Tap {
 	return func(sent bool, msg []byte) {
-		raw := append([]byte(nil), msg...)
+		p := parse(append([]byte(nil), msg...))
 		dir := wire.ServerToClient
 		if sent {
 			dir = wire.ClientToServer
 		}
-		f := opaqueRelay{}.pass(dir, raw)
-		e := trace.Event{Leg: trace.LegWire, Dir: dir, Type: string(wire.PeekType(raw)), Size: len(raw), Verdict: f.in, Note: f.inNote, Raw: raw}
-		if d, err := wire.DecodeAs[*wire.Data](raw); err == nil {
-			seq := d.Seq
-			e.Seq = &seq
-		}
-		log.Add(e)
+		f := opaqueRelay{}.pass(dir, p)
+		log.Add(trace.Event{Leg: trace.LegWire, Dir: dir, Type: p.typ, Size: len(p.raw), Verdict: f.in, Seq: p.seq, Note: f.inNote, Raw: p.raw})
 	}
 }

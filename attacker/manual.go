@@ -23,7 +23,7 @@ func readAs[T wire.Message](ctx context.Context, s *session, leg trace.Leg) (T, 
 	if err != nil {
 		return zero, nil, &legError{leg: leg, err: err}
 	}
-	s.record(leg, inbound(leg), raw, trace.Public, nil, "")
+	s.record(leg, inbound(leg), parse(raw), trace.Public, nil, "")
 	m, err := wire.DecodeAs[T](raw)
 	if err != nil {
 		return zero, nil, &legError{leg: leg, err: err}
@@ -40,7 +40,7 @@ func (s *session) send(ctx context.Context, leg trace.Leg, m wire.Message, v tra
 	if err := s.legConn(leg).Write(ctx, raw); err != nil {
 		return nil, &legError{leg: leg, err: err}
 	}
-	s.record(leg, outbound(leg), raw, v, nil, note)
+	s.record(leg, outbound(leg), parse(raw), v, nil, note)
 	return raw, nil
 }
 

@@ -209,16 +209,17 @@ func (s *session) pump(ctx context.Context, from, to *wire.Conn, fromLeg, toLeg 
 			s.abort(&legError{leg: fromLeg, err: err})
 			return
 		}
-		f := r.pass(dir, raw)
-		s.record(fromLeg, dir, raw, f.in, f.inRecovered, f.inNote)
-		if f.out == nil {
-			s.recordDropped(toLeg, dir, raw, f.outNote)
+		in := parse(raw)
+		f := r.pass(dir, in)
+		s.record(fromLeg, dir, in, f.in, f.inRecovered, f.inNote)
+		if f.out.raw == nil {
+			s.record(toLeg, dir, parsed{typ: in.typ, seq: in.seq}, trace.Blocked, nil, f.outNote)
 			continue
 		}
 		// Record before writing, so the ledger keeps cause before effect:
 		// the receiver may answer before Write returns.
 		s.record(toLeg, dir, f.out, f.outVerdict, f.outRecovered, f.outNote)
-		if err := to.Write(ctx, f.out); err != nil {
+		if err := to.Write(ctx, f.out.raw); err != nil {
 			s.record(toLeg, dir, f.out, trace.Blocked, nil, "could not deliver: leg closed")
 			return
 		}
@@ -317,43 +318,22 @@ func inbound(leg trace.Leg) wire.Direction {
 // outbound is the direction of frames the node sends on leg.
 func outbound(leg trace.Leg) wire.Direction { return inbound(leg).Reverse() }
 
-func (s *session) record(leg trace.Leg, dir wire.Direction, raw []byte, v trace.Verdict, recovered []byte, note string) {
-	e := trace.Event{
+// record adds one frame on one leg to the ledger. A frame that was not
+// delivered has no bytes: its Size is 0 and its type and seq are those of
+// the frame that came in.
+func (s *session) record(leg trace.Leg, dir wire.Direction, p parsed, v trace.Verdict, recovered []byte, note string) {
+	s.n.log.Add(trace.Event{
 		Conn:      s.id,
 		Leg:       leg,
 		Dir:       dir,
-		Type:      string(wire.PeekType(raw)),
-		Size:      len(raw),
+		Type:      p.typ,
+		Size:      len(p.raw),
 		Verdict:   v,
+		Seq:       p.seq,
 		Recovered: recovered,
 		Note:      note,
-		Raw:       raw,
-	}
-	if e.Type == string(wire.TypeData) {
-		if d, err := wire.DecodeAs[*wire.Data](raw); err == nil {
-			seq := d.Seq
-			e.Seq = &seq
-		}
-	}
-	if e.Type == "" {
-		e.Type = "invalid"
-	}
-	s.n.log.Add(e)
-}
-
-// recordDropped records, on the leg it never reached, a frame the node did
-// not deliver: the type and sequence number of the frame that came in, and
-// no bytes.
-func (s *session) recordDropped(leg trace.Leg, dir wire.Direction, in []byte, note string) {
-	e := trace.Event{Conn: s.id, Leg: leg, Dir: dir, Type: string(wire.PeekType(in)), Verdict: trace.Blocked, Note: note}
-	if d, err := wire.DecodeAs[*wire.Data](in); err == nil {
-		seq := d.Seq
-		e.Seq = &seq
-	}
-	if e.Type == "" {
-		e.Type = "invalid"
-	}
-	s.n.log.Add(e)
+		Raw:       p.raw,
+	})
 }
 
 func (s *session) recordClose(leg trace.Leg, dir wire.Direction, code websocket.StatusCode, reason string) {
@@ -372,12 +352,12 @@ func (s *session) recordClose(leg trace.Leg, dir wire.Direction, code websocket.
 // public, what it sends it made itself.
 func (s *session) handshakeTap(leg trace.Leg, note string) wire.Tap {
 	return func(sent bool, msg []byte) {
-		raw := append([]byte(nil), msg...)
+		p := parse(append([]byte(nil), msg...))
 		if sent {
-			s.record(leg, outbound(leg), raw, trace.Substituted, nil, note)
+			s.record(leg, outbound(leg), p, trace.Substituted, nil, note)
 			return
 		}
-		s.record(leg, inbound(leg), raw, trace.Public, nil, "")
+		s.record(leg, inbound(leg), p, trace.Public, nil, "")
 	}
 }
 

@@ -10,38 +10,72 @@ import (
 
 // relay decides what happens to each frame after the handshake.
 type relay interface {
-	pass(dir wire.Direction, raw []byte) frame
+	pass(dir wire.Direction, in parsed) frame
+}
+
+// parsed is one message as it crossed a leg, decoded once for both the
+// relay and the ledger.
+type parsed struct {
+	raw []byte
+	msg wire.Message // nil if raw does not decode
+	err error        // why it does not
+	typ string       // the message type, or "invalid"
+	seq *uint64      // data frames: the record sequence number
+}
+
+func parse(raw []byte) parsed {
+	p := parsed{raw: raw}
+	p.msg, p.err = wire.Decode(raw)
+	switch {
+	case p.msg != nil:
+		p.typ = string(p.msg.MessageType())
+	case wire.PeekType(raw) != "":
+		p.typ = string(wire.PeekType(raw))
+	default:
+		p.typ = "invalid"
+	}
+	if d, ok := p.msg.(*wire.Data); ok {
+		seq := d.Seq
+		p.seq = &seq
+	}
+	return p
+}
+
+// data returns the frame as a data record, if it is a valid one.
+func (p parsed) data() (*wire.Data, bool) {
+	d, ok := p.msg.(*wire.Data)
+	return d, ok
 }
 
 // frame is what the node did with one frame: its verdict on the leg it came
-// in on, and what it sent on the other leg (nil: nothing).
+// in on, and what it sent on the other leg (out.raw nil: nothing).
 type frame struct {
 	in          trace.Verdict
 	inRecovered []byte
 	inNote      string
 
-	out          []byte
+	out          parsed
 	outVerdict   trace.Verdict
 	outRecovered []byte
 	outNote      string
 }
 
-// forward passes raw on unchanged with the same verdict on both legs.
-func forward(raw []byte, v trace.Verdict, recovered []byte, note string) frame {
-	return frame{in: v, inRecovered: recovered, inNote: note, out: raw, outVerdict: v, outRecovered: recovered, outNote: note}
+// forward passes in on unchanged with the same verdict on both legs.
+func forward(in parsed, v trace.Verdict, recovered []byte, note string) frame {
+	return frame{in: v, inRecovered: recovered, inNote: note, out: in, outVerdict: v, outRecovered: recovered, outNote: note}
 }
 
 // opaqueRelay holds no keys: the handshake is public and data is opaque.
 type opaqueRelay struct{}
 
-func (opaqueRelay) pass(_ wire.Direction, raw []byte) frame {
-	switch wire.PeekType(raw) {
-	case wire.TypeData:
-		return forward(raw, trace.Opaque, nil, "no key for this frame")
-	case "":
-		return forward(raw, trace.Public, nil, "not a lab message")
+func (opaqueRelay) pass(_ wire.Direction, in parsed) frame {
+	switch {
+	case in.typ == string(wire.TypeData):
+		return forward(in, trace.Opaque, nil, "no key for this frame")
+	case in.msg == nil:
+		return forward(in, trace.Public, nil, "not a lab message")
 	}
-	return forward(raw, trace.Public, nil, "")
+	return forward(in, trace.Public, nil, "")
 }
 
 // readRelay holds the victims' own session keys (swap-rsa-key): it opens
@@ -62,19 +96,16 @@ func newReadRelay(s *channel.Secrets) (*readRelay, error) {
 	return r, nil
 }
 
-func (r *readRelay) pass(dir wire.Direction, raw []byte) frame {
-	if wire.PeekType(raw) != wire.TypeData {
-		return opaqueRelay{}.pass(dir, raw)
-	}
-	d, err := wire.DecodeAs[*wire.Data](raw)
-	if err != nil {
-		return forward(raw, trace.Opaque, nil, err.Error())
+func (r *readRelay) pass(dir wire.Direction, in parsed) frame {
+	d, ok := in.data()
+	if !ok {
+		return opaqueRelay{}.pass(dir, in)
 	}
 	pt, err := r.open[dir].Open(d)
 	if err != nil {
-		return forward(raw, trace.Opaque, nil, err.Error())
+		return forward(in, trace.Opaque, nil, err.Error())
 	}
-	return forward(raw, trace.Read, pt, "decrypted with the session key the attacker holds")
+	return forward(in, trace.Read, pt, "decrypted with the session key the attacker holds")
 }
 
 // reencryptRelay holds one set of keys per leg (double-ecdh, impersonate,
@@ -110,13 +141,13 @@ func newReencryptRelay(a, b *channel.Secrets) (*reencryptRelay, error) {
 	return r, nil
 }
 
-func (r *reencryptRelay) pass(dir wire.Direction, raw []byte) frame {
-	if wire.PeekType(raw) != wire.TypeData {
-		return opaqueRelay{}.pass(dir, raw)
+func (r *reencryptRelay) pass(dir wire.Direction, in parsed) frame {
+	d, ok := in.data()
+	if !ok && in.typ == string(wire.TypeData) {
+		return frame{in: trace.Opaque, inNote: in.err.Error(), outNote: "dropped: undecodable"}
 	}
-	d, err := wire.DecodeAs[*wire.Data](raw)
-	if err != nil {
-		return frame{in: trace.Opaque, inNote: err.Error(), outNote: "dropped: undecodable"}
+	if !ok {
+		return opaqueRelay{}.pass(dir, in)
 	}
 	pt, err := r.open[dir].Open(d)
 	if err != nil {
@@ -132,6 +163,6 @@ func (r *reencryptRelay) pass(dir wire.Direction, raw []byte) frame {
 	}
 	return frame{
 		in: trace.Read, inRecovered: pt, inNote: "decrypted with the key the attacker shares with the sender",
-		out: out, outVerdict: trace.Forged, outRecovered: pt, outNote: "re-encrypted with the key the attacker shares with the receiver",
+		out: parsed{raw: out, msg: nd, typ: string(wire.TypeData), seq: &nd.Seq}, outVerdict: trace.Forged, outRecovered: pt, outNote: "re-encrypted with the key the attacker shares with the receiver",
 	}
 }

@@ -61,8 +61,15 @@ type ServerOptions struct {
 }
 
 // DefaultReply answers "got it: " and the message.
+//
+// The reply must fit one record, so for a message within
+// len("got it: ") bytes of [channel.MaxPlaintext] the echoed part is cut.
 func DefaultReply(msg []byte) []byte {
-	return append([]byte("got it: "), msg...)
+	const prefix = "got it: "
+	if len(msg) > channel.MaxPlaintext-len(prefix) {
+		msg = msg[:channel.MaxPlaintext-len(prefix)]
+	}
+	return append([]byte(prefix), msg...)
 }
 
 // NewServer returns a server for scheme. Call Close to end its sessions.
@@ -105,7 +112,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.wg.Add(1)
 	defer s.wg.Done()
-	ctx, cancel := context.WithCancel(s.ctx)
+	// Close ends the session with the 1001 close frame below, not by
+	// cancelling ctx: coder/websocket drops the connection at once when a
+	// read's context is cancelled, and that raced with the close frame.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(s.ctx))
 	defer cancel()
 	stop := context.AfterFunc(s.ctx, func() { ws.Close(websocket.StatusGoingAway, "server shutting down") })
 	defer stop()
