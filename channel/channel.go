@@ -154,6 +154,9 @@ func (o *Opener) Open(d *wire.Data) ([]byte, error) {
 		return nil, fmt.Errorf("channel: %w: seq %d", ErrDecrypt, d.Seq)
 	}
 	o.s.seq++
+	if pt == nil {
+		pt = []byte{} // an empty message was sent and received: not "nothing"
+	}
 	return pt, nil
 }
 

@@ -31,6 +31,10 @@ type Scenario struct {
 	// the variants of a scheme.
 	configure func(*kex.ClientConfig, *kex.ServerConfig)
 
+	// check, if not nil, replaces Attack.Check for scenarios whose attacks
+	// are not the attacker package's.
+	check func(attacker.Attack) error
+
 	// run, if not nil, runs a scenario that is not one key-exchange scheme
 	// between the standard victims, such as the TLS scenarios. It gets the
 	// options with defaults filled in and a context bounded by the timeout.
@@ -117,6 +121,32 @@ func coreScenarios() []Scenario {
 			Expect: "the client refuses the server: key does not match pin; the attacker reads nothing",
 		},
 	}
+}
+
+// CheckAttack returns an error unless a can run in sc; the error says
+// which attacks can.
+func (sc Scenario) CheckAttack(a attacker.Attack) error {
+	if sc.check != nil {
+		return sc.check(a)
+	}
+	return a.Check(sc.Scheme)
+}
+
+// Attacks lists every attack any scenario can run, for help texts.
+func Attacks() []attacker.Attack {
+	var out []attacker.Attack
+	seen := map[attacker.Attack]bool{}
+	for _, a := range attacker.Attacks() {
+		seen[a] = true
+		out = append(out, a)
+	}
+	for _, sc := range Catalogue() {
+		if !seen[sc.Attack] {
+			seen[sc.Attack] = true
+			out = append(out, sc.Attack)
+		}
+	}
+	return out
 }
 
 // Names returns every scenario's name.

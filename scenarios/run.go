@@ -65,7 +65,7 @@ func Run(ctx context.Context, name string, opts *Options) (*Outcome, error) {
 	}
 	if o.NoAttacker {
 		attack = ""
-	} else if err := attack.Check(sc.Scheme); err != nil {
+	} else if err := sc.CheckAttack(attack); err != nil {
 		return nil, err
 	}
 	scheme, ok := kex.ByName(sc.Scheme)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 )
 
@@ -224,21 +225,30 @@ func PeekType(b []byte) Type {
 
 // Decode parses one message strictly. The returned error wraps one of the
 // sentinel errors of this package.
+//
+// encoding/json alone is lenient in ways the v1 format is not: it folds the
+// case of field names, lets a later duplicate field win, takes an array of
+// numbers for a binary field and a missing or null number as zero. Decode
+// first reads the object's fields as raw JSON to refuse all of these, then
+// decodes the checked object.
 func Decode(b []byte) (Message, error) {
 	if len(b) > MaxMessageSize {
 		return nil, fmt.Errorf("wire: %w: %d bytes, limit %d", ErrMessageTooLarge, len(b), MaxMessageSize)
 	}
-	var env struct {
-		Type *Type `json:"type"`
-	}
-	if err := json.Unmarshal(b, &env); err != nil {
+	fields, err := objectFields(b)
+	if err != nil {
 		return nil, fmt.Errorf("wire: %w: %v", ErrMalformed, err)
 	}
-	if env.Type == nil {
+	rawType, ok := fields["type"]
+	if !ok || string(rawType) == "null" {
 		return nil, fmt.Errorf("wire: %w: %q", ErrMissingField, "type")
 	}
+	var typ Type
+	if err := json.Unmarshal(rawType, &typ); err != nil {
+		return nil, fmt.Errorf("wire: %w: %v", ErrMalformed, err)
+	}
 	var m Message
-	switch *env.Type {
+	switch typ {
 	case TypeRSAPublicKey:
 		m = new(RSAPublicKey)
 	case TypeKeyTransport:
@@ -254,23 +264,80 @@ func Decode(b []byte) (Message, error) {
 	case TypeData:
 		m = new(Data)
 	default:
-		return nil, fmt.Errorf("wire: %w: %q", ErrUnknownType, truncate(string(*env.Type)))
+		return nil, fmt.Errorf("wire: %w: %q", ErrUnknownType, truncate(string(typ)))
 	}
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.DisallowUnknownFields()
-	if err := d.Decode(m); err != nil {
-		if strings.HasPrefix(err.Error(), "json: unknown field") {
-			return nil, fmt.Errorf("wire: %s: %w: %v", *env.Type, ErrUnknownField, strings.TrimPrefix(err.Error(), "json: unknown field "))
-		}
-		return nil, fmt.Errorf("wire: %s: %w: %v", *env.Type, ErrMalformed, err)
+	if err := checkFields(m, fields); err != nil {
+		return nil, fmt.Errorf("wire: %s: %w", typ, err)
 	}
-	if _, err := d.Token(); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("wire: %s: %w: trailing data after the object", *env.Type, ErrMalformed)
+	if err := json.Unmarshal(b, m); err != nil {
+		return nil, fmt.Errorf("wire: %s: %w: %v", typ, ErrMalformed, err)
 	}
 	if err := m.check(); err != nil {
-		return nil, fmt.Errorf("wire: %s: %w", *env.Type, err)
+		return nil, fmt.Errorf("wire: %s: %w", typ, err)
 	}
 	return m, nil
+}
+
+// objectFields returns the fields of the one JSON object that b holds, each
+// as raw JSON. A duplicate field name or anything after the object is an
+// error.
+func objectFields(b []byte) (map[string]json.RawMessage, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	if t, err := d.Token(); err != nil {
+		return nil, err
+	} else if t != json.Delim('{') {
+		return nil, errors.New("not a JSON object")
+	}
+	fields := make(map[string]json.RawMessage)
+	for d.More() {
+		t, err := d.Token()
+		if err != nil {
+			return nil, err
+		}
+		name, _ := t.(string) // Token returns object keys as strings
+		var v json.RawMessage
+		if err := d.Decode(&v); err != nil {
+			return nil, err
+		}
+		if _, dup := fields[name]; dup {
+			return nil, fmt.Errorf("field %q appears twice", truncate(name))
+		}
+		fields[name] = v
+	}
+	if _, err := d.Token(); err != nil { // the closing brace
+		return nil, err
+	}
+	if _, err := d.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("trailing data after the object")
+	}
+	return fields, nil
+}
+
+// checkFields checks the raw fields of a message of m's type against m's
+// struct tags: every name is one of them, exactly; binary fields are base64
+// strings; seq is present and not null.
+func checkFields(m Message, fields map[string]json.RawMessage) error {
+	st := reflect.TypeOf(m).Elem()
+	known := make(map[string]reflect.Type, st.NumField())
+	for i := range st.NumField() {
+		name, _, _ := strings.Cut(st.Field(i).Tag.Get("json"), ",")
+		known[name] = st.Field(i).Type
+	}
+	for name, raw := range fields {
+		typ, ok := known[name]
+		switch {
+		case !ok:
+			return fmt.Errorf("%w: %q", ErrUnknownField, truncate(name))
+		case typ == reflect.TypeFor[[]byte]() && raw[0] != '"' && string(raw) != "null":
+			return fmt.Errorf("%w: %q is not a base64 string", ErrMalformed, name)
+		}
+	}
+	if _, ok := known["seq"]; ok {
+		if raw, ok := fields["seq"]; !ok || string(raw) == "null" {
+			return fmt.Errorf("%w: %q", ErrMissingField, "seq")
+		}
+	}
+	return nil
 }
 
 // DecodeAs decodes b and checks that it is a message of type T. A valid

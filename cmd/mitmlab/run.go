@@ -49,8 +49,14 @@ taken from what the nodes really did, never from the scenario's script.
 	default:
 		return usagef("run takes one scenario name, got %q (quote a message that has spaces: --message \"see you at 6\")", pos)
 	}
-	if _, err := scenarios.Lookup(pos[0]); err != nil {
+	sc, err := scenarios.Lookup(pos[0])
+	if err != nil {
 		return &usageError{err.Error()}
+	}
+	if *attack != "" {
+		if err := sc.CheckAttack(attacker.Attack(*attack)); err != nil {
+			return usagef("run: %v", err)
+		}
 	}
 	tr := scenarios.Transport(*transport)
 	if tr != scenarios.Memory && tr != scenarios.Loopback {
@@ -64,7 +70,6 @@ taken from what the nodes really did, never from the scenario's script.
 	if *asJSON {
 		out = &jsonPrinter{enc: json.NewEncoder(e.stdout)}
 	}
-	sc, _ := scenarios.Lookup(pos[0])
 	out.header(sc, *noAttacker, attacker.Attack(*attack), tr)
 	o, err := scenarios.Run(ctx, pos[0], &scenarios.Options{
 		Messages:   messages,
@@ -74,9 +79,6 @@ taken from what the nodes really did, never from the scenario's script.
 		OnEvent:    out.event,
 	})
 	if err != nil {
-		if strings.Contains(err.Error(), "does not apply") || strings.Contains(err.Error(), "unknown attack") {
-			return &usageError{"run: " + err.Error()}
-		}
 		return err
 	}
 	return out.outcome(o)
@@ -84,7 +86,7 @@ taken from what the nodes really did, never from the scenario's script.
 
 func attackList() string {
 	var s []string
-	for _, a := range attacker.Attacks() {
+	for _, a := range scenarios.Attacks() {
 		s = append(s, string(a))
 	}
 	return strings.Join(s, ", ")
@@ -203,7 +205,7 @@ func (p *textPrinter) header(sc scenarios.Scenario, noAttacker bool, attack atta
 	}
 	fmt.Fprintf(p.w, "%s · %s · %s · transport: %s\n", p.paint(ansiBold, sc.Name), sc.Title, who, t)
 	fmt.Fprintf(p.w, "%s\n\n", p.paint(ansiDim, strings.ReplaceAll(sc.Lesson, "\n", " ")))
-	fmt.Fprintf(p.w, "%3s  %-4s  %-17s  %-15s  %5s  %-11s  %s\n", "#", "leg", "from → to", "type", "size", "verdict", "what the attacker got")
+	fmt.Fprintf(p.w, "%3s  %-4s  %-17s  %-24s  %5s  %-11s  %s\n", "#", "leg", "from → to", "type", "size", "verdict", "what the attacker got")
 }
 
 // route names the sender and receiver of a frame on its leg.
@@ -236,7 +238,7 @@ func (p *textPrinter) event(e trace.Event) {
 	if p.conns {
 		fmt.Fprintf(p.w, "conn %-3d ", e.Conn)
 	}
-	fmt.Fprintf(p.w, "%3d  %-4s  %-17s  %-15s  %5s  %s  %s\n",
+	fmt.Fprintf(p.w, "%3d  %-4s  %-17s  %-24s  %5s  %s  %s\n",
 		e.Index, e.Leg, route(e), e.Type, size, p.paint(verdictColor(e.Verdict), badge), detail)
 }
 
