@@ -13,6 +13,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mitmlab/mitmlab/scenarios"
+	"github.com/mitmlab/mitmlab/trace"
+	"github.com/mitmlab/mitmlab/tui"
 )
 
 // The tests in this file build the real binary and run the server, the
@@ -287,5 +291,46 @@ func TestServerKeepsPinAcrossRestarts(t *testing.T) {
 	}
 	if fi, err := os.Stat(filepath.Join(dir, "bob.key")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("key file: %v, mode %v; want 0600", err, fi.Mode())
+	}
+}
+
+// TestTUIAttachToAttackerProcess checks what 'mitmlab tui --attach' shows:
+// the run view's runner, pointed at a live attacker process, receives every
+// frame the process relays, with the same verdicts and recovered bytes.
+func TestTUIAttachToAttackerProcess(t *testing.T) {
+	t.Parallel()
+	att, target, _ := lab(t, "unauth-ecdh", "")
+	events := strings.TrimSuffix(target, "/unauth-ecdh") + eventsPath
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	got := make(chan trace.Event, 100)
+	done := make(chan error, 1)
+	go func() {
+		_, err := tui.AttachRunner(events)(ctx, tui.AttachedName, &scenarios.Options{OnEvent: func(e trace.Event) { got <- e }})
+		done <- err
+	}()
+	if _, stderr, code := runClientProc(t, "--scheme", "unauth-ecdh", "--connect", target, "--message", "my card PIN is 4921"); code != 0 {
+		t.Fatalf("client exit %d: %s", code, stderr)
+	}
+	for {
+		select {
+		case e := <-got:
+			if e.Verdict == trace.Read && e.Leg == trace.LegA && string(e.Recovered) == "my card PIN is 4921" {
+				if len(e.Raw) == 0 || e.Seq == nil || *e.Seq != 0 {
+					t.Errorf("attached event lost its bytes or seq: %+v", e)
+				}
+				cancel()
+				if err := <-done; !errors.Is(err, context.Canceled) {
+					t.Errorf("runner ended with %v, want context.Canceled", err)
+				}
+				att.stop(t)
+				return
+			}
+		case err := <-done:
+			t.Fatalf("attach ended before the READ frame: %v", err)
+		case <-ctx.Done():
+			t.Fatal("no READ frame on the attached stream")
+		}
 	}
 }

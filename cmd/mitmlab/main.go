@@ -1,7 +1,11 @@
 // Command mitmlab is a man-in-the-middle lab for WebSocket key exchanges.
 //
-// The subcommands run the lab's scenarios from a terminal or a script:
+// On a terminal, plain mitmlab opens the interactive lab (mitmlab tui):
+// pick a scenario and watch, frame by frame, what the attacker can read.
+// With no terminal it prints help. The subcommands run the lab's scenarios
+// from a terminal or a script:
 //
+//	mitmlab tui [NAME] [--no-attacker] [--transport memory|loopback]
 //	mitmlab list [--json]
 //	mitmlab run NAME [--json] [--no-attacker] [--attack A] [--transport memory|loopback] [--message TEXT]...
 //	mitmlab server --scheme NAME [--listen 127.0.0.1:8443] [--key FILE --cert FILE]
@@ -85,6 +89,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"tui", "open the interactive lab (the default on a terminal)", runTUI},
 		{"list", "list the scenarios", runList},
 		{"run", "run a scenario and print every frame with the attacker's verdict", runRun},
 		{"server", "run Bob, the victim server, as its own process", runServer},
@@ -96,8 +101,11 @@ func commands() []command {
 
 func dispatch(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
+		if e.tty {
+			return runTUI(ctx, e, nil)
+		}
 		printUsage(e.stdout)
-		fmt.Fprintln(e.stdout, "\nTry: mitmlab run unauth-ecdh")
+		fmt.Fprintln(e.stdout, "\nstdout is not a terminal, so the interactive lab did not start; try: mitmlab run unauth-ecdh")
 		return nil
 	}
 	name := args[0]
@@ -123,7 +131,7 @@ func printUsage(w io.Writer) {
 key exchange, and how an authenticated one stops it.
 
 Usage:
-  mitmlab                 print this help
+  mitmlab                 open the interactive lab (on a terminal; otherwise print this help)
   mitmlab <command> [flags]
 
 Commands:

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/mitmlab/mitmlab/scenarios"
+	"github.com/mitmlab/mitmlab/tui"
+)
+
+func runTUI(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("tui", `
+Usage: mitmlab tui [NAME] [flags]
+
+Opens the interactive lab: a live sequence diagram of every frame between
+Alice (client), Mallory (attacker) and Bob (server), with what Mallory read.
+Step through a run a frame at a time (space), play it (p), switch the
+attacker off (a), or type a message as Alice (m) and watch it cross.
+Press ? in the lab for every key; docs/tui.md has them too.
+
+With NAME, the lab opens that scenario's run; without, the picker.
+Plain 'mitmlab' on a terminal opens it too. NO_COLOR turns colour off.
+
+With --attach, the run view shows a running 'mitmlab attacker' process
+instead: every frame it relays, with the same badges, as it relays it.
+Give the attacker's URL (ws://127.0.0.1:9443/pinned-ecdh) or its events
+URL (ws://127.0.0.1:9443/events).
+`)
+	noAttacker := fs.Bool("no-attacker", false, "start with the attacker off (toggle with a)")
+	transport := fs.String("transport", string(scenarios.Memory), "how the nodes connect: memory (in-process, no ports) or loopback (TCP on 127.0.0.1)")
+	attach := fs.String("attach", "", "show a running attacker process's frames, live, from its URL")
+	allowRemote := fs.Bool("allow-remote", false, "allow an --attach URL on another machine")
+	pos, err := fs.parse(e.stdout, args)
+	if err != nil {
+		return err
+	}
+	if *attach != "" {
+		u, err := wsURL("attach", *attach, *allowRemote)
+		if err != nil {
+			return err
+		}
+		if len(pos) > 0 || *noAttacker {
+			return usagef("tui: --attach shows a live attacker; it takes no scenario name and no --no-attacker")
+		}
+		u.Path, u.RawQuery = eventsPath, ""
+		if !e.tty {
+			return fmt.Errorf("tui: the interactive lab needs a terminal (stdin and stdout); to print the frames instead, read %s", u)
+		}
+		return tui.Run(ctx, tui.Options{
+			Scenario:  tui.AttachedName,
+			Catalogue: []scenarios.Scenario{tui.AttachedScenario(u.String())},
+			Runner:    tui.AttachRunner(u.String()),
+			Follow:    true,
+		}, tui.Terminal{In: e.stdin, Out: e.stdout, NoColor: !e.color})
+	}
+	name := ""
+	switch len(pos) {
+	case 0:
+	case 1:
+		name = pos[0]
+		if _, err := scenarios.Lookup(name); err != nil {
+			return &usageError{err.Error()}
+		}
+	default:
+		return usagef("tui takes at most one scenario name, got %q", pos)
+	}
+	tr := scenarios.Transport(*transport)
+	if tr != scenarios.Memory && tr != scenarios.Loopback {
+		return usagef("tui: unknown transport %q; want memory or loopback", *transport)
+	}
+	if !e.tty {
+		try := "unauth-ecdh"
+		if name != "" {
+			try = name
+		}
+		return fmt.Errorf("tui: the interactive lab needs a terminal (stdin and stdout); try: mitmlab run %s", try)
+	}
+	return tui.Run(ctx, tui.Options{Scenario: name, NoAttacker: *noAttacker, Transport: tr},
+		tui.Terminal{In: e.stdin, Out: e.stdout, NoColor: !e.color})
+}

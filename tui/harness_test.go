@@ -1,0 +1,173 @@
+package tui
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/teatest/v2"
+)
+
+// lab drives the real Model inside a tea.Program (teatest) at a fixed
+// terminal size, and waits on the model's own state, never on a clock.
+type lab struct {
+	tm *teatest.TestModel
+
+	mu   sync.Mutex
+	cond func(*Model) bool
+	met  chan struct{}
+}
+
+// probeMsg gives the program's filter a chance to look at the model.
+type probeMsg struct{}
+
+func newLab(t *testing.T, o Options, w, h int, opts ...tea.ProgramOption) *lab {
+	t.Helper()
+	l := &lab{}
+	filter := func(m tea.Model, msg tea.Msg) tea.Msg {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if lm, ok := m.(*Model); ok && l.cond != nil && l.cond(lm) {
+			close(l.met)
+			l.cond = nil
+		}
+		if _, ok := msg.(probeMsg); ok {
+			return nil
+		}
+		return msg
+	}
+	l.tm = teatest.NewTestModel(t, New(o), teatest.WithInitialTermSize(w, h),
+		teatest.WithProgramOptions(append(opts, tea.WithFilter(filter))...))
+	t.Cleanup(func() {
+		_ = l.tm.Quit()
+		l.tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+	})
+	return l
+}
+
+// waitFor blocks until cond holds for the model the program holds. The
+// filter evaluates cond on the program's own goroutine; probes make sure
+// it gets to look after the last real message.
+func (l *lab) waitFor(t *testing.T, what string, cond func(*Model) bool) {
+	t.Helper()
+	met := make(chan struct{})
+	l.mu.Lock()
+	l.cond, l.met = cond, met
+	l.mu.Unlock()
+	deadline := time.After(20 * time.Second)
+	probe := time.NewTicker(5 * time.Millisecond)
+	defer probe.Stop()
+	for {
+		select {
+		case <-met:
+			return
+		case <-probe.C:
+			l.tm.Send(probeMsg{})
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// runDone holds once run number n has ended.
+func runDone(n int) func(*Model) bool {
+	return func(m *Model) bool { return m.view == runView && m.run.run == n && m.run.finished }
+}
+
+func (l *lab) keys(ks ...tea.KeyPressMsg) {
+	for _, k := range ks {
+		l.tm.Send(k)
+	}
+}
+
+// final quits and returns the model's last screen as plain text.
+func (l *lab) final(t *testing.T) (*Model, string) {
+	t.Helper()
+	if err := l.tm.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	m, ok := l.tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model)
+	if !ok {
+		t.Fatal("final model is not a Model")
+	}
+	return m, screen(m)
+}
+
+// screen is the model's view without colour: goldens hold the text.
+func screen(m *Model) string { return ansi.Strip(m.View().Content) }
+
+// Keys as a terminal sends them.
+func press(s string) tea.KeyPressMsg {
+	switch s {
+	case "space":
+		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
+	case "enter":
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "esc":
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
+	case "up":
+		return tea.KeyPressMsg{Code: tea.KeyUp}
+	case "down":
+		return tea.KeyPressMsg{Code: tea.KeyDown}
+	case "home":
+		return tea.KeyPressMsg{Code: tea.KeyHome}
+	case "end":
+		return tea.KeyPressMsg{Code: tea.KeyEnd}
+	case "pgup":
+		return tea.KeyPressMsg{Code: tea.KeyPgUp}
+	case "ctrl+c":
+		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	}
+	r := []rune(s)
+	if len(r) != 1 {
+		panic("press: unknown key " + s)
+	}
+	return tea.KeyPressMsg{Code: r[0], Text: s}
+}
+
+func typed(s string) []tea.KeyPressMsg {
+	var out []tea.KeyPressMsg
+	for _, r := range s {
+		out = append(out, tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+	return out
+}
+
+// What differs between two real runs: Ed25519 keys, so their pins, and
+// the certificate's random serial number, which can make it a byte
+// shorter. The goldens of real runs replace pins with a placeholder;
+// frames carrying a certificate keep their row, with the size checked
+// against the frame's bytes and then replaced.
+var (
+	fullPinRE  = regexp.MustCompile(`sha256/[A-Za-z0-9+/]{43}=`)
+	shortPinRE = regexp.MustCompile(`sha256/[A-Za-z0-9+/]{12}…`)
+)
+
+func normalise(t *testing.T, m *Model, s string) string {
+	t.Helper()
+	s = fullPinRE.ReplaceAllString(s, "sha256/<pin>")
+	s = shortPinRE.ReplaceAllString(s, "sha256/<pin>…")
+	lines := strings.Split(s, "\n")
+	for _, e := range m.run.frames {
+		if e.Type != "server_hello" || !strings.Contains(string(e.Raw), `"certificate"`) {
+			continue
+		}
+		if e.Size != len(e.Raw) {
+			t.Errorf("frame %d: size %d, but %d bytes crossed", e.Index, e.Size, len(e.Raw))
+		}
+		n := strconv.Itoa(e.Size)
+		row := regexp.MustCompile(`^[ ▸] *` + strconv.Itoa(e.Index) + ` │.*server_hello`)
+		size := regexp.MustCompile(`(│ +)` + n + ` `)
+		for i, l := range lines {
+			if row.MatchString(l) {
+				lines[i] = size.ReplaceAllString(l, "${1}"+strings.Repeat("#", len(n))+" ")
+			}
+		}
+	}
+	return strings.Join(lines, "\n")
+}

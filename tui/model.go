@@ -1,0 +1,272 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"io"
+	"slices"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+
+	"github.com/mitmlab/mitmlab/scenarios"
+)
+
+// Common is what every view shares: its size, the styles and the keys.
+// Styles and KeyMap are shared, never changed after New.
+type Common struct {
+	Width, Height int
+	Styles        *Styles
+	KeyMap        *KeyMap
+}
+
+// Options configures the lab.
+type Options struct {
+	// Scenario, if set, opens that scenario's run at once instead of the
+	// picker.
+	Scenario string
+	// NoAttacker starts with the attacker off: Alice talks straight to Bob.
+	NoAttacker bool
+	// Transport is how the nodes connect; empty means scenarios.Memory.
+	Transport scenarios.Transport
+	// Catalogue is what the picker offers and n and N step through; nil
+	// means scenarios.Catalogue().
+	Catalogue []scenarios.Scenario
+	// Runner runs a scenario; nil means [scenarios.Run].
+	Runner Runner
+	// Follow starts every run revealing frames as they arrive, as the e
+	// key does, instead of paused. For a live attacker process.
+	Follow bool
+	// Tick paces playback; nil means tea.Tick. Tests pass one that fires
+	// at once.
+	Tick func(d time.Duration, fn func(time.Time) tea.Msg) tea.Cmd
+	// Styles and KeyMap; zero values mean DefaultStyles and DefaultKeyMap.
+	Styles *Styles
+	KeyMap *KeyMap
+}
+
+// view names what fills the screen.
+type view int
+
+const (
+	pickerView view = iota
+	runView
+)
+
+// Model is the lab: the scenario picker, the run view and the help
+// screen, one model each; Model routes messages between them and owns the
+// run in flight.
+type Model struct {
+	Common
+	opts     Options
+	view     view
+	showHelp bool
+	picker   pickerModel
+	run      runModel
+	help     helpModel
+	live     *liveRun // the run in flight, or nil
+	runs     int      // runs started, to number them
+}
+
+// New returns the lab.
+func New(o Options) *Model {
+	st, km := DefaultStyles(), DefaultKeyMap()
+	c := Common{Styles: &st, KeyMap: &km}
+	if o.Styles != nil {
+		c.Styles = o.Styles
+	}
+	if o.KeyMap != nil {
+		c.KeyMap = o.KeyMap
+	}
+	if o.Runner == nil {
+		o.Runner = scenarios.Run
+	}
+	if o.Tick == nil {
+		o.Tick = tea.Tick
+	}
+	if o.Catalogue == nil {
+		o.Catalogue = scenarios.Catalogue()
+	}
+	m := &Model{Common: c, opts: o, picker: newPickerModel(c, o.Catalogue), run: newRunModel(c, o.Catalogue, o.Tick), help: helpModel{Common: c}}
+	m.picker.noAttacker = o.NoAttacker
+	m.picker.selectName(o.Scenario)
+	return m
+}
+
+// Init opens the scenario named in Options, if any.
+func (m *Model) Init() tea.Cmd {
+	if m.opts.Scenario == "" {
+		return nil
+	}
+	start := startRunMsg{name: m.opts.Scenario, noAttacker: m.opts.NoAttacker}
+	return func() tea.Msg { return start }
+}
+
+// Close stops the run in flight, if any, and waits for it.
+func (m *Model) Close() { m.live.stop() }
+
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.Width, m.Height = msg.Width, msg.Height
+		m.picker.SetSize(msg.Width, msg.Height)
+		m.run.SetSize(msg.Width, msg.Height)
+		m.help.SetSize(msg.Width, msg.Height)
+		return m, nil
+
+	case startRunMsg:
+		return m.start(msg)
+
+	case frameMsg:
+		if m.live == nil || msg.run != m.live.id {
+			return m, nil // a stopped run's; its reader ends here
+		}
+		m.run, _ = m.run.Update(msg)
+		m.noteRan()
+		return m, m.live.next()
+
+	case runDoneMsg:
+		if m.live == nil || msg.run != m.live.id {
+			return m, nil
+		}
+		m.run, _ = m.run.Update(msg)
+		m.noteRan()
+		return m, nil
+
+	case tea.KeyPressMsg:
+		typing := m.view == runView && m.run.typing
+		switch {
+		case key.Matches(msg, m.KeyMap.Quit) && (!typing || msg.String() == "ctrl+c"):
+			m.live.stop()
+			return m, tea.Quit
+		case m.showHelp:
+			if key.Matches(msg, m.KeyMap.Help, m.KeyMap.Back) {
+				m.showHelp = false
+			}
+			return m, nil
+		case !typing && key.Matches(msg, m.KeyMap.Help):
+			m.showHelp = true
+			return m, nil
+		}
+	}
+
+	var cmd tea.Cmd
+	switch m.view {
+	case pickerView:
+		m.picker, cmd = m.picker.Update(msg)
+	case runView:
+		m.run, cmd = m.run.Update(msg)
+		m.noteRan()
+	}
+	return m.act(cmd)
+}
+
+// act carries out what a view asked for.
+func (m *Model) act(cmd tea.Cmd) (tea.Model, tea.Cmd) {
+	req := m.run.req
+	if m.picker.req.start != nil {
+		req = m.picker.req
+	}
+	m.run.req, m.picker.req = request{}, request{}
+	switch {
+	case req.start != nil:
+		next, start := m.start(*req.start)
+		return next, tea.Batch(cmd, start)
+	case req.picker:
+		m.live.stop()
+		m.live = nil
+		m.view = pickerView
+		m.picker.noAttacker = m.run.noAttacker
+		m.picker.selectName(m.run.sc.Name)
+	}
+	return m, cmd
+}
+
+// start replaces the run in flight with a new one.
+func (m *Model) start(msg startRunMsg) (tea.Model, tea.Cmd) {
+	i := slices.IndexFunc(m.opts.Catalogue, func(s scenarios.Scenario) bool { return s.Name == msg.name })
+	if i < 0 {
+		return m, nil
+	}
+	sc := m.opts.Catalogue[i]
+	m.live.stop()
+	m.runs++
+	m.run.reset(m.runs, sc, msg.noAttacker, msg.messages)
+	m.run.toEnd = m.opts.Follow
+	m.view = runView
+	m.showHelp = false
+	var cmd tea.Cmd
+	m.live, cmd = startRun(m.runs, m.opts.Runner, sc.Name, scenarios.Options{
+		Messages:   msg.messages,
+		NoAttacker: msg.noAttacker,
+		Transport:  m.opts.Transport,
+	})
+	return m, cmd
+}
+
+// noteRan lets the picker show a scenario's expected outcome once it has
+// been run to the end.
+func (m *Model) noteRan() {
+	if m.run.atEnd() && m.run.err == nil {
+		m.picker.ran[m.run.sc.Name] = true
+	}
+}
+
+func (m *Model) View() tea.View {
+	var s string
+	switch {
+	case m.Width == 0 || m.Height == 0:
+		s = ""
+	case m.showHelp:
+		s = m.help.View()
+	case m.view == runView:
+		s = m.run.View()
+	default:
+		s = m.picker.View()
+	}
+	v := tea.NewView(s)
+	v.AltScreen = true
+	v.MouseMode = tea.MouseModeCellMotion
+	v.WindowTitle = "mitmlab"
+	return v
+}
+
+// Terminal is where the lab runs.
+type Terminal struct {
+	In  io.Reader // nil means os.Stdin
+	Out io.Writer // nil means os.Stdout
+	// NoColor draws without colour (the NO_COLOR convention). Bold and
+	// reverse video stay, and every badge has its word.
+	NoColor bool
+}
+
+// programOptions are the tea.ProgramOptions for a Terminal.
+func (t Terminal) programOptions(ctx context.Context) []tea.ProgramOption {
+	opts := []tea.ProgramOption{tea.WithContext(ctx)}
+	if t.In != nil {
+		opts = append(opts, tea.WithInput(t.In))
+	}
+	if t.Out != nil {
+		opts = append(opts, tea.WithOutput(t.Out))
+	}
+	if t.NoColor {
+		opts = append(opts, tea.WithColorProfile(colorprofile.ASCII))
+	}
+	return opts
+}
+
+// Run opens the lab on a terminal and returns when the person quits or
+// ctx ends. No run outlives it.
+func Run(ctx context.Context, o Options, t Terminal) error {
+	p := tea.NewProgram(New(o), t.programOptions(ctx)...)
+	final, err := p.Run()
+	if m, ok := final.(*Model); ok {
+		m.Close()
+	}
+	if errors.Is(err, tea.ErrInterrupted) || errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
