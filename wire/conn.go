@@ -119,6 +119,9 @@ func readError(err error) error {
 	if errors.As(err, &ce) {
 		return &CloseError{Code: ce.Code, Reason: ce.Reason}
 	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("wire: read: %w", err) // our own deadline, not the peer
+	}
 	return fmt.Errorf("wire: read: %w: %w", ErrPeerClosed, err)
 }
 

@@ -171,7 +171,7 @@ func TestConnReadLimit(t *testing.T) {
 		{"exactly 64 KiB passes", wire.MaxMessageSize, false},
 		{"64 KiB + 1 is refused with 1009", wire.MaxMessageSize + 1, true},
 		{"70 KiB is refused with 1009", 70 << 10, true},
-		{"1 MiB is refused with 1009", 1 << 20, true},
+		{"256 KiB is refused with 1009", 256 << 10, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
