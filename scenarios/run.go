@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mitmlab/mitmlab/attacker"
+	"github.com/mitmlab/mitmlab/internal/settle"
 	"github.com/mitmlab/mitmlab/kex"
 	"github.com/mitmlab/mitmlab/trace"
 	"github.com/mitmlab/mitmlab/victim"
@@ -133,24 +134,12 @@ func Run(ctx context.Context, name string, opts *Options) (*Outcome, error) {
 	}
 	chat := alice.Chat(ctx, target, msgs)
 
-	// Let Mallory and Bob finish the connection Alice closed.
-	done := make(chan struct{})
-	go func() {
-		if mallory != nil {
-			mallory.Wait()
-		}
-		bob.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		if mallory != nil {
-			mallory.Close()
-		}
-		bob.Close()
-		<-done
+	// Let Mallory and Bob finish the connections Alice closed.
+	nodes := []settle.Node{bob}
+	if mallory != nil {
+		nodes = []settle.Node{mallory, bob}
 	}
+	settle.Wait(ctx, nodes...)
 	if chat.Err != nil && len(bob.Sessions()) == 0 && !kex.Detected(chat.Err) {
 		var mismatch *victim.SchemeMismatchError
 		if !errors.As(chat.Err, &mismatch) {

@@ -6,6 +6,7 @@ import (
 	"net"
 
 	"github.com/mitmlab/mitmlab/attacker"
+	"github.com/mitmlab/mitmlab/internal/settle"
 	"github.com/mitmlab/mitmlab/trace"
 	"github.com/mitmlab/mitmlab/victim"
 )
@@ -138,23 +139,11 @@ func Run(ctx context.Context, cfg *Config) (*Result, error) {
 	res.Chat = alice.Chat(ctx, cfg.Messages)
 
 	// Let Mallory and Bob finish the connections Alice closed.
-	done := make(chan struct{})
-	go func() {
-		if mallory != nil {
-			mallory.Wait()
-		}
-		bob.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		if mallory != nil {
-			mallory.Close()
-		}
-		bob.Close()
-		<-done
+	nodes := []settle.Node{bob}
+	if mallory != nil {
+		nodes = []settle.Node{mallory, bob}
 	}
+	settle.Wait(ctx, nodes...)
 	if mallory != nil {
 		mallory.Close()
 	}
