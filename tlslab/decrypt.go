@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+
+	"golang.org/x/crypto/chacha20poly1305"
 )
 
 // Key log labels crypto/tls writes to Config.KeyLogWriter for TLS 1.3, in
@@ -44,9 +46,10 @@ func parseKeyLog(b []byte) map[string][]byte {
 }
 
 // errSuiteNotInspected is returned for a cipher suite the inspector has no
-// implementation of. ChaCha20-Poly1305 needs golang.org/x/crypto, which the
-// lab does not depend on; crypto/tls negotiates AES-GCM between two Go peers
-// on hardware with AES instructions.
+// implementation of. It knows all three TLS 1.3 suites crypto/tls offers:
+// AES-128-GCM and AES-256-GCM, and ChaCha20-Poly1305 (from
+// golang.org/x/crypto), which crypto/tls prefers on hardware without AES
+// instructions.
 var errSuiteNotInspected = errors.New("cipher suite not inspected")
 
 // protection is one direction's record protection for one key epoch
@@ -69,6 +72,8 @@ func newProtection(suite uint16, secret []byte) (*protection, error) {
 		h, keyLen = sha256.New, 16
 	case tls.TLS_AES_256_GCM_SHA384:
 		h, keyLen = sha512.New384, 32
+	case tls.TLS_CHACHA20_POLY1305_SHA256:
+		h, keyLen = sha256.New, chacha20poly1305.KeySize
 	default:
 		return nil, fmt.Errorf("%w: %s", errSuiteNotInspected, tls.CipherSuiteName(suite))
 	}
@@ -80,11 +85,15 @@ func newProtection(suite uint16, secret []byte) (*protection, error) {
 	if err != nil {
 		return nil, err
 	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
+	var aead cipher.AEAD
+	if suite == tls.TLS_CHACHA20_POLY1305_SHA256 {
+		aead, err = chacha20poly1305.New(key)
+	} else {
+		var block cipher.Block
+		if block, err = aes.NewCipher(key); err == nil {
+			aead, err = cipher.NewGCM(block)
+		}
 	}
-	aead, err := cipher.NewGCM(block)
 	if err != nil {
 		return nil, err
 	}

@@ -3,10 +3,15 @@ package tlslab
 import (
 	"bytes"
 	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"crypto/tls"
+	"errors"
 	"net"
 	"sync"
 	"testing"
+
+	"golang.org/x/crypto/chacha20poly1305"
 
 	"github.com/mitmlab/mitmlab/internal/memnet"
 )
@@ -246,8 +251,46 @@ func TestParseKeyLog(t *testing.T) {
 
 func TestUnsupportedSuite(t *testing.T) {
 	t.Parallel()
-	if _, err := newProtection(tls.TLS_CHACHA20_POLY1305_SHA256, make([]byte, 32)); err == nil {
-		t.Fatal("ChaCha20-Poly1305 is not implemented, yet newProtection succeeded")
+	if _, err := newProtection(tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, make([]byte, 32)); !errors.Is(err, errSuiteNotInspected) {
+		t.Fatalf("a TLS 1.2 suite: %v, want errSuiteNotInspected", err)
+	}
+}
+
+// TestChaCha20Poly1305Record seals a TLS 1.3 record by hand, as RFC 8446
+// §5.2 and §7.3 describe, with ChaCha20-Poly1305 (the suite crypto/tls
+// prefers on hardware without AES instructions), and checks the inspector
+// opens it.
+func TestChaCha20Poly1305Record(t *testing.T) {
+	t.Parallel()
+	secret := bytes.Repeat([]byte{0x42}, 32)
+	label := func(l string, n int) []byte {
+		full := "tls13 " + l
+		info := append([]byte{0, byte(n), byte(len(full))}, full...)
+		out, err := hkdf.Expand(sha256.New, secret, string(append(info, 0)), n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	aead, err := chacha20poly1305.New(label("key", 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	iv := label("iv", 12)
+	p, err := newProtection(tls.TLS_CHACHA20_POLY1305_SHA256, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq, content := range []string{"GET /chat HTTP/1.1", "hello"} {
+		inner := append([]byte(content), 23, 0, 0) // content, type, padding
+		hdr := []byte{23, 3, 3, 0, byte(len(inner) + aead.Overhead())}
+		nonce := bytes.Clone(iv)
+		nonce[11] ^= byte(seq)
+		raw := aead.Seal(bytes.Clone(hdr), nonce, inner, hdr)
+		typ, got, err := p.open(record{typ: 23, raw: raw})
+		if err != nil || typ != 23 || string(got) != content {
+			t.Fatalf("record %d: type %d, %q, %v; want 23, %q", seq, typ, got, err, content)
+		}
 	}
 }
 
