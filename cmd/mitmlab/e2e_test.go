@@ -14,9 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
+	"github.com/mitmlab/mitmlab/kex"
 	"github.com/mitmlab/mitmlab/scenarios"
 	"github.com/mitmlab/mitmlab/trace"
 	"github.com/mitmlab/mitmlab/tui"
+	"github.com/mitmlab/mitmlab/victim"
+	"github.com/mitmlab/mitmlab/wire"
 )
 
 // The tests in this file build the real binary and run the server, the
@@ -332,5 +337,46 @@ func TestTUIAttachToAttackerProcess(t *testing.T) {
 		case <-ctx.Done():
 			t.Fatal("no READ frame on the attached stream")
 		}
+	}
+}
+
+// TestCtrlCClosesWith1001 checks that Ctrl-C on a server or an attacker
+// process closes an open victim connection with 1001 (going away), not a
+// dropped socket.
+func TestCtrlCClosesWith1001(t *testing.T) {
+	t.Parallel()
+	for _, which := range []string{"server", "attacker"} {
+		t.Run(which, func(t *testing.T) {
+			t.Parallel()
+			var stopping *proc
+			var target string
+			if which == "server" {
+				stopping = startProc(t, "server", "--scheme", "unauth-ecdh", "--listen", "127.0.0.1:0")
+				target = stopping.waitFor(t, `listening on (ws://\S+)`)[1]
+			} else {
+				stopping, target, _ = lab(t, "unauth-ecdh", "passive")
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			alice := &victim.Client{Scheme: kex.UnauthECDH{}}
+			s, err := alice.Dial(ctx, target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if err := s.Send(ctx, []byte("still there?")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Receive(ctx); err != nil {
+				t.Fatal(err)
+			}
+			stopping.cmd.Process.Signal(os.Interrupt)
+			_, err = s.Receive(ctx)
+			var ce *wire.CloseError
+			if !errors.As(err, &ce) || ce.Code != websocket.StatusGoingAway {
+				t.Fatalf("after Ctrl-C on the %s, Alice got %v; want a 1001 close", which, err)
+			}
+			stopping.stop(t)
+		})
 	}
 }
