@@ -51,7 +51,9 @@ func NewIdentity(commonName string) (*Identity, error) {
 	return &Identity{Certificate: der, Key: priv}, nil
 }
 
-// Pin returns the identity's pin, "sha256/BASE64".
+// Pin returns the identity's pin, "sha256/BASE64". It panics if the
+// certificate does not parse, which [NewIdentity] and [ParseIdentityPEM]
+// never return; use [CertificatePin] for certificates from elsewhere.
 func (id *Identity) Pin() string {
 	p, err := CertificatePin(id.Certificate)
 	if err != nil {
