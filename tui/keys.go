@@ -110,11 +110,15 @@ func (h pickerHelp) FullHelp() [][]key.Binding { return [][]key.Binding{h.ShortH
 type runHelp struct {
 	k      *KeyMap
 	typing bool
+	live   bool // attached to a live attacker process
 }
 
 func (h runHelp) ShortHelp() []key.Binding {
 	if h.typing {
 		return []key.Binding{h.k.Send, h.k.Cancel}
+	}
+	if h.live {
+		return []key.Binding{h.k.Step, h.k.Play, h.k.Help, h.k.Quit, h.k.ToEnd, h.k.Restart, h.k.Back}
 	}
 	// The first six fit 80 columns; the rest show where there is room.
 	return []key.Binding{h.k.Step, h.k.Play, h.k.Attacker, h.k.Type, h.k.Help, h.k.Quit, h.k.ToEnd, h.k.Restart, h.k.Next, h.k.Back}

@@ -36,9 +36,12 @@ type Options struct {
 	Catalogue []scenarios.Scenario
 	// Runner runs a scenario; nil means [scenarios.Run].
 	Runner Runner
-	// Follow starts every run revealing frames as they arrive, as the e
-	// key does, instead of paused. For a live attacker process.
-	Follow bool
+	// Live says the runs are a live attacker process (AttachRunner), not
+	// scenarios: frames are shown as they arrive, as the e key does, and
+	// the keys that would change the scenario (attacker on/off, typing as
+	// Alice, next and previous) are off, since the lab cannot change a
+	// separate process.
+	Live bool
 	// Tick paces playback; nil means tea.Tick. Tests pass one that fires
 	// at once.
 	Tick func(d time.Duration, fn func(time.Time) tea.Msg) tea.Cmd
@@ -91,6 +94,7 @@ func New(o Options) *Model {
 	}
 	m := &Model{Common: c, opts: o, picker: newPickerModel(c, o.Catalogue), run: newRunModel(c, o.Catalogue, o.Tick), help: helpModel{Common: c}}
 	m.picker.noAttacker = o.NoAttacker
+	m.run.live = o.Live
 	m.picker.selectName(o.Scenario)
 	return m
 }
@@ -194,7 +198,7 @@ func (m *Model) start(msg startRunMsg) (tea.Model, tea.Cmd) {
 	m.live.stop()
 	m.runs++
 	m.run.reset(m.runs, sc, msg.noAttacker, msg.messages)
-	m.run.toEnd = m.opts.Follow
+	m.run.toEnd = m.run.live
 	m.view = runView
 	m.showHelp = false
 	var cmd tea.Cmd

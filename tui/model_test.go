@@ -3,6 +3,7 @@ package tui
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -598,5 +599,32 @@ func TestEveryScenario(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLiveViewKeepsItsHandsOff checks the view of a live attacker process
+// (mitmlab tui --attach): the keys that would change the scenario do
+// nothing, since the lab cannot switch a separate process, and the summary
+// says the stream is live instead of a verdict.
+func TestLiveViewKeepsItsHandsOff(t *testing.T) {
+	t.Parallel()
+	seq := uint64(0)
+	live := func(ctx context.Context, _ string, o *scenarios.Options) (*scenarios.Outcome, error) {
+		o.OnEvent(trace.Event{Index: 0, Leg: trace.LegA, Dir: "c2s", Type: "data", Size: 79, Verdict: trace.Read, Seq: &seq, Recovered: []byte("my card PIN is 4921")})
+		return nil, errors.New("closed by the attacker")
+	}
+	sc := AttachedScenario("ws://127.0.0.1:9443/events")
+	m := open(t, Options{Scenario: sc.Name, Catalogue: []scenarios.Scenario{sc}, Runner: live, Live: true}, 100, 30)
+	runs := m.runs
+	m = pump(t, m, keys("a", "m", "n", "N")...)
+	if m.run.noAttacker || m.run.typing || m.runs != runs {
+		t.Errorf("after a, m, n, N: noAttacker=%v typing=%v runs=%d (was %d); want nothing changed", m.run.noAttacker, m.run.typing, m.runs, runs)
+	}
+	s := screen(m)
+	if !strings.Contains(s, `READ`) || !strings.Contains(s, "my card PIN is 4921") {
+		t.Errorf("live frame not shown:\n%s", s)
+	}
+	if !strings.Contains(s, "the attacker process's stream ended") || strings.Contains(s, "type as Alice") || strings.Contains(s, "attacker on/off") {
+		t.Errorf("live view's summary or help is wrong:\n%s", s)
 	}
 }

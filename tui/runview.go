@@ -76,6 +76,7 @@ type runModel struct {
 	revealed int  // frames[:revealed] are shown
 	cleared  int  // frames[:cleared] were cleared with c
 	toEnd    bool // reveal frames as soon as they arrive
+	live     bool // a live attacker process: no verdict, nothing to re-run differently
 	outcome  *scenarios.Outcome
 	err      error
 	finished bool // the run has ended, with an outcome or an error
@@ -123,6 +124,7 @@ func (m *runModel) reset(run int, sc scenarios.Scenario, noAttacker bool, messag
 		Common: m.Common, run: run, sc: sc, noAttacker: noAttacker, messages: messages,
 		speed: m.speed, leg: m.leg, verdict: m.verdict, zoom: m.zoom,
 		input: m.input, help: m.help, ticker: m.ticker, catalogue: m.catalogue,
+		live: m.live,
 	}
 	m.relayout()
 }
@@ -141,9 +143,9 @@ func (m *runModel) SetSize(w, h int) {
 func (m *runModel) atEnd() bool { return m.finished && m.revealed == len(m.frames) }
 
 // ShortHelp and FullHelp make the view a help.KeyMap.
-func (m runModel) ShortHelp() []key.Binding { return runHelp{m.KeyMap, m.typing}.ShortHelp() }
+func (m runModel) ShortHelp() []key.Binding { return runHelp{m.KeyMap, m.typing, m.live}.ShortHelp() }
 
-func (m runModel) FullHelp() [][]key.Binding { return runHelp{m.KeyMap, m.typing}.FullHelp() }
+func (m runModel) FullHelp() [][]key.Binding { return runHelp{m.KeyMap, m.typing, m.live}.FullHelp() }
 
 func (m runModel) Update(msg tea.Msg) (runModel, tea.Cmd) {
 	m, cmd := m.update(msg)
@@ -223,6 +225,9 @@ func (m runModel) updateTyping(msg tea.KeyPressMsg) (runModel, tea.Cmd) {
 
 func (m runModel) updateKey(msg tea.KeyPressMsg) (runModel, tea.Cmd) {
 	k := m.KeyMap
+	if m.live && (key.Matches(msg, k.Attacker) || key.Matches(msg, k.Type) || key.Matches(msg, k.Next) || key.Matches(msg, k.Prev)) {
+		return m, nil // a separate process: the lab cannot switch it
+	}
 	switch {
 	case key.Matches(msg, k.Step):
 		m.playing = false
@@ -684,6 +689,10 @@ func (m *runModel) summaryLines() []string {
 	st := m.Styles
 	text, style := "running… the verdict shows after the last frame", st.SummaryWait
 	switch {
+	case m.live && m.err != nil:
+		text, style = "the attacker process's stream ended: "+printable(m.err.Error()), st.Error
+	case m.live:
+		text = "live: every frame the attacker process relays, as it relays it; a live process has no final verdict"
 	case m.err != nil:
 		text, style = "the run failed: "+printable(m.err.Error()), st.Error
 	case m.atEnd() && m.outcome != nil:

@@ -44,13 +44,13 @@ URL (ws://127.0.0.1:9443/events).
 		}
 		u.Path, u.RawQuery = eventsPath, ""
 		if !e.tty {
-			return fmt.Errorf("tui: the interactive lab needs a terminal (stdin and stdout); to print the frames instead, read %s", u)
+			return fmt.Errorf("tui: the interactive lab needs a terminal (stdin and stdout); the attacker process prints the same frames in its own terminal (with --json, as JSON Lines), and %s streams them to your own tools", u)
 		}
 		return tui.Run(ctx, tui.Options{
 			Scenario:  tui.AttachedName,
 			Catalogue: []scenarios.Scenario{tui.AttachedScenario(u.String())},
 			Runner:    tui.AttachRunner(u.String()),
-			Follow:    true,
+			Live:      true,
 		}, tui.Terminal{In: e.stdin, Out: e.stdout, NoColor: !e.color})
 	}
 	name := ""
