@@ -31,9 +31,9 @@ type Scenario struct {
 	// the variants of a scheme.
 	configure func(*kex.ClientConfig, *kex.ServerConfig)
 
-	// check, if not nil, replaces Attack.Check for scenarios whose attacks
-	// are not the attacker package's.
-	check func(attacker.Attack) error
+	// attacks, if not nil, lists the attacks the scenario can run, for
+	// scenarios whose attacks are not the attacker package's.
+	attacks []attacker.Attack
 
 	// run, if not nil, runs a scenario that is not one key-exchange scheme
 	// between the standard victims, such as the TLS scenarios. It gets the
@@ -123,14 +123,41 @@ func coreScenarios() []Scenario {
 	}
 }
 
-// CheckAttack returns an error unless a can run in sc; the error says
-// which attacks can.
-func (sc Scenario) CheckAttack(a attacker.Attack) error {
-	if sc.check != nil {
-		return sc.check(a)
+// Applicable lists the attacks sc can run, strongest first.
+func (sc Scenario) Applicable() []attacker.Attack {
+	if sc.attacks != nil {
+		return sc.attacks
 	}
-	return a.Check(sc.Scheme)
+	return attacker.For(sc.Scheme)
 }
+
+// CheckAttack returns an error unless a can run in sc. The error says which
+// attacks can, and suggests one for a typo.
+func (sc Scenario) CheckAttack(a attacker.Attack) error {
+	ok := sc.Applicable()
+	if slices.Contains(ok, a) {
+		return nil
+	}
+	list := joinAttacks(ok)
+	if slices.Contains(Attacks(), a) {
+		return fmt.Errorf("attack %s does not apply to %s; it can run %s", a, sc.Name, list)
+	}
+	hint := ""
+	if c := suggest.Closest(string(a), attackNames(Attacks())); c != "" {
+		hint = fmt.Sprintf("; did you mean %q?", c)
+	}
+	return fmt.Errorf("unknown attack %q%s (%s can run %s)", a, hint, sc.Name, list)
+}
+
+func attackNames(as []attacker.Attack) []string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = string(a)
+	}
+	return out
+}
+
+func joinAttacks(as []attacker.Attack) string { return strings.Join(attackNames(as), ", ") }
 
 // Attacks lists every attack any scenario can run, for help texts.
 func Attacks() []attacker.Attack {
@@ -141,9 +168,11 @@ func Attacks() []attacker.Attack {
 		out = append(out, a)
 	}
 	for _, sc := range Catalogue() {
-		if !seen[sc.Attack] {
-			seen[sc.Attack] = true
-			out = append(out, sc.Attack)
+		for _, a := range sc.Applicable() {
+			if !seen[a] {
+				seen[a] = true
+				out = append(out, a)
+			}
 		}
 	}
 	return out

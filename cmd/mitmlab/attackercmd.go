@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,7 +35,7 @@ Example, the second of three terminals (see docs/localhost.md):
 	scheme := fs.String("scheme", "", "the key exchange the victims speak: plaintext-rsa, unauth-ecdh or pinned-ecdh")
 	addr := fs.String("listen", "127.0.0.1:9443", "address for victims to connect to; 127.0.0.1:0 picks a free port")
 	upstream := fs.String("upstream", "", "the real server's WebSocket URL, such as ws://127.0.0.1:8443/pinned-ecdh")
-	attack := fs.String("attack", "", "the strategy (default: the scheme's scenario attack); one of "+attackList())
+	attack := fs.String("attack", "", "the strategy (default: the scheme's scenario attack); one of "+joinAttacks(attacker.Attacks()))
 	asJSON := fs.Bool("json", false, "print JSON Lines, one object per frame (see docs/cli.md)")
 	allowRemote := fs.Bool("allow-remote", false, "allow a --listen address or --upstream other machines can reach")
 	pos, err := fs.parse(e.stdout, args)
@@ -64,15 +65,14 @@ Example, the second of three terminals (see docs/localhost.md):
 		a = sc.Attack
 	}
 	if err := a.Check(sch.Name()); err != nil {
+		if !slices.Contains(attacker.Attacks(), a) && slices.Contains(scenarios.Attacks(), a) {
+			return usagef("attack %s belongs to the TLS scenarios, which run in one process (mitmlab run wss-skipverify); the attacker process runs %s", a, joinAttacks(attacker.For(sch.Name())))
+		}
 		var names []string
-		for _, x := range attacker.For(sch.Name()) {
+		for _, x := range attacker.Attacks() {
 			names = append(names, string(x))
 		}
-		hint := ""
-		if s := suggestAttack(*attack, names); s != "" {
-			hint = fmt.Sprintf("; did you mean %q?", s)
-		}
-		return usagef("%v%s", err, hint)
+		return usagef("%v%s", err, didYouMean(*attack, names))
 	}
 
 	events := newHub()
@@ -143,5 +143,9 @@ func ledgerSummary(events []trace.Event) string {
 	if len(parts) == 0 {
 		parts = append(parts, "no frames")
 	}
-	return fmt.Sprintf("%d connections relayed; frames: %s", len(conns), strings.Join(parts, ", "))
+	noun := "connections"
+	if len(conns) == 1 {
+		noun = "connection"
+	}
+	return fmt.Sprintf("%d %s relayed; frames: %s", len(conns), noun, strings.Join(parts, ", "))
 }

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/mitmlab/mitmlab/internal/suggest"
 	"github.com/mitmlab/mitmlab/kex"
+	"github.com/mitmlab/mitmlab/scenarios"
 )
 
 // checkLoopback refuses a listen address that is not loopback unless the
@@ -55,10 +55,13 @@ func schemeFlag(name string) (kex.Scheme, error) {
 		return nil, usagef("--scheme is required; one of: %s", strings.Join(kex.Names(), ", "))
 	}
 	s, ok := kex.ByName(name)
-	if !ok {
-		return nil, usagef("unknown scheme %q%s (schemes: %s)", name, didYouMean(name, kex.Names()), strings.Join(kex.Names(), ", "))
+	if ok {
+		return s, nil
 	}
-	return s, nil
+	if sc, err := scenarios.Lookup(name); err == nil {
+		return nil, usagef("%s is a scenario, not a scheme the server, attacker and client processes speak (%s); run it in one process with: mitmlab run %s", name, strings.Join(kex.Names(), ", "), sc.Name)
+	}
+	return nil, usagef("unknown scheme %q%s (schemes: %s)", name, didYouMean(name, kex.Names()), strings.Join(kex.Names(), ", "))
 }
 
 // wsURL checks a ws:// URL given on the command line.
@@ -76,5 +79,11 @@ func wsURL(flagName, raw string, allowRemote bool) (*url.URL, error) {
 	return u, nil
 }
 
-// suggestAttack is used by the attacker command's flag checks.
-func suggestAttack(a string, names []string) string { return suggest.Closest(a, names) }
+// transportFlag checks a --transport value.
+func transportFlag(cmd, t string) (scenarios.Transport, error) {
+	tr := scenarios.Transport(t)
+	if tr == scenarios.Memory || tr == scenarios.Loopback {
+		return tr, nil
+	}
+	return "", usagef("%s: unknown transport %q%s; want memory or loopback", cmd, t, didYouMean(t, []string{string(scenarios.Memory), string(scenarios.Loopback)}))
+}

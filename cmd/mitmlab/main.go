@@ -155,6 +155,11 @@ func runHelp(_ context.Context, e *env, args []string) error {
 		printUsage(e.stdout)
 		return nil
 	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		fmt.Fprintln(e.stdout, "Usage: mitmlab help [COMMAND]\n\nShows the help of a command, the same as 'mitmlab COMMAND --help'; with no COMMAND, the overview.")
+		return nil
+	}
 	for _, c := range commands() {
 		if c.name == args[0] && c.name != "help" {
 			return c.run(context.Background(), e, []string{"--help"})

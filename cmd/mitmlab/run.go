@@ -58,9 +58,9 @@ taken from what the nodes really did, never from the scenario's script.
 			return usagef("run: %v", err)
 		}
 	}
-	tr := scenarios.Transport(*transport)
-	if tr != scenarios.Memory && tr != scenarios.Loopback {
-		return usagef("run: unknown transport %q; want memory or loopback", *transport)
+	tr, err := transportFlag("run", *transport)
+	if err != nil {
+		return err
 	}
 	if *attack != "" && *noAttacker {
 		return usagef("run: --attack and --no-attacker contradict each other")
@@ -84,10 +84,12 @@ taken from what the nodes really did, never from the scenario's script.
 	return out.outcome(o)
 }
 
-func attackList() string {
-	var s []string
-	for _, a := range scenarios.Attacks() {
-		s = append(s, string(a))
+func attackList() string { return joinAttacks(scenarios.Attacks()) }
+
+func joinAttacks(as []attacker.Attack) string {
+	s := make([]string, len(as))
+	for i, a := range as {
+		s[i] = string(a)
 	}
 	return strings.Join(s, ", ")
 }

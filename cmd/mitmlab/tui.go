@@ -64,9 +64,9 @@ URL (ws://127.0.0.1:9443/events).
 	default:
 		return usagef("tui takes at most one scenario name, got %q", pos)
 	}
-	tr := scenarios.Transport(*transport)
-	if tr != scenarios.Memory && tr != scenarios.Loopback {
-		return usagef("tui: unknown transport %q; want memory or loopback", *transport)
+	tr, err := transportFlag("tui", *transport)
+	if err != nil {
+		return err
 	}
 	if !e.tty {
 		try := "unauth-ecdh"

@@ -2,12 +2,14 @@
 // "did you mean" hints.
 package suggest
 
-// Closest returns the candidate nearest to s by edit distance, or "" when
-// none is near enough to be a plausible typo.
+import "strings"
+
+// Closest returns the candidate nearest to s by edit distance, ignoring
+// case, or "" when none is near enough to be a plausible typo.
 func Closest(s string, candidates []string) string {
 	best, bestD := "", len(s)/2+2
 	for _, c := range candidates {
-		if d := distance(s, c); d < bestD {
+		if d := distance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
 			best, bestD = c, d
 		}
 	}
