@@ -106,6 +106,14 @@ func (n *Node) Close() {
 func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := n.opts.Scheme.Name()
 	proto := wire.Subprotocol(name)
+	// A victim speaking another scheme gets the answer a real server would
+	// give it, naming both schemes, before the node dials anywhere. The
+	// path is not checked: whatever it says, the node relays to Upstream.
+	if err := victim.OffersScheme(r, name); err != nil {
+		w.Header().Set(victim.SchemeHeader, name)
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
 	n.wg.Add(1)
 	defer n.wg.Done()
 	// The session's own work is not cancelled by Close: Close ends it by

@@ -98,7 +98,7 @@ func Path(scheme string) string { return "/" + scheme }
 
 // ServeHTTP accepts one WebSocket connection and serves it until it closes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if err := checkScheme(r, s.scheme.Name()); err != nil {
+	if err := CheckScheme(r, s.scheme.Name()); err != nil {
 		w.Header().Set(SchemeHeader, s.scheme.Name())
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -129,19 +129,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// checkScheme refuses a request for another scheme, naming both.
-func checkScheme(r *http.Request, scheme string) error {
-	want := wire.Subprotocol(scheme)
+// CheckScheme returns an error, naming both schemes, unless the WebSocket
+// upgrade request r is for scheme: its path is "/<scheme>" (or "/") and it
+// offers the subprotocol "mitmlab.v1.<scheme>" ([OffersScheme]). A lab
+// endpoint answers such a request with HTTP 400 and the [SchemeHeader].
+func CheckScheme(r *http.Request, scheme string) error {
+	if r.URL.Path != Path(scheme) && r.URL.Path != "/" {
+		return fmt.Errorf("protocol mismatch: this server speaks %s at %s, not %s", scheme, Path(scheme), r.URL.Path)
+	}
+	return OffersScheme(r, scheme)
+}
+
+// OffersScheme returns an error, naming both schemes, unless r offers the
+// subprotocol "mitmlab.v1.<scheme>".
+func OffersScheme(r *http.Request, scheme string) error {
 	var offered []string
 	for _, h := range r.Header.Values("Sec-WebSocket-Protocol") {
 		for _, p := range strings.Split(h, ",") {
 			offered = append(offered, strings.TrimSpace(p))
 		}
 	}
-	if r.URL.Path != Path(scheme) && r.URL.Path != "/" {
-		return fmt.Errorf("protocol mismatch: this server speaks %s at %s, not %s", scheme, Path(scheme), r.URL.Path)
-	}
-	if !slices.Contains(offered, want) {
+	if !slices.Contains(offered, wire.Subprotocol(scheme)) {
 		return fmt.Errorf("protocol mismatch: this server speaks %s; the client offered %q", scheme, offered)
 	}
 	return nil
