@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"syscall"
 
 	"github.com/mitmlab/mitmlab/kex"
@@ -94,42 +95,96 @@ server because a security check failed.
 		return clientError(err, sch.Name(), u.Host)
 	}
 	fmt.Fprintf(e.stdout, "connected to %s (%s)\n", u, sch.Name())
+
+	// One goroutine reads the connection the whole time, so a server or
+	// attacker that goes away is noticed at once, even while the client
+	// waits for the next line of stdin.
+	received := make(chan receipt, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			msg, err := s.Receive(ctx)
+			select {
+			case received <- receipt{msg, err}:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
 	chat := func(msg string) error {
 		if err := s.Send(ctx, []byte(msg)); err != nil {
 			return clientError(err, sch.Name(), u.Host)
 		}
 		fmt.Fprintf(e.stdout, "Alice: %s\n", msg)
-		reply, err := s.Receive(ctx)
-		if err != nil {
-			return clientError(err, sch.Name(), u.Host)
+		r := <-received
+		if r.err != nil {
+			return clientError(r.err, sch.Name(), u.Host)
 		}
-		fmt.Fprintf(e.stdout, "Bob:   %s\n", reply)
+		fmt.Fprintf(e.stdout, "Bob:   %s\n", r.msg)
 		return nil
 	}
+	lines := make(chan string)
 	if len(messages) > 0 {
-		for _, m := range messages {
-			if err := chat(m); err != nil {
-				return err
+		go func() {
+			defer close(lines)
+			for _, m := range messages {
+				select {
+				case lines <- m:
+				case <-stop:
+					return
+				}
 			}
-		}
+		}()
 	} else {
-		sc := bufio.NewScanner(e.stdin)
-		for sc.Scan() {
-			if sc.Text() == "" {
-				continue
+		go readLines(e.stdin, lines, stop)
+	}
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				if err := s.Close(); err != nil && !errors.Is(err, context.Canceled) {
+					return fmt.Errorf("close: %w", err)
+				}
+				return nil
 			}
-			if err := chat(sc.Text()); err != nil {
+			if err := chat(line); err != nil {
 				return err
 			}
-		}
-		if err := sc.Err(); err != nil {
-			return err
+		case r := <-received:
+			if r.err != nil {
+				return clientError(r.err, sch.Name(), u.Host)
+			}
+			fmt.Fprintf(e.stdout, "Bob (unasked): %s\n", r.msg)
 		}
 	}
-	if err := s.Close(); err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("close: %w", err)
+}
+
+// receipt is one message read from the server, or why there was none.
+type receipt struct {
+	msg []byte
+	err error
+}
+
+// readLines sends each non-empty line of r to lines and closes it at the
+// end of input. A goroutine blocked reading a terminal cannot be stopped;
+// the process exit ends it.
+func readLines(r io.Reader, lines chan<- string, stop <-chan struct{}) {
+	defer close(lines)
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if sc.Text() == "" {
+			continue
+		}
+		select {
+		case lines <- sc.Text():
+		case <-stop:
+			return
+		}
 	}
-	return nil
 }
 
 // clientError explains a client failure in terms a trainer can act on.
