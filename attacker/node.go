@@ -362,11 +362,26 @@ func (s *session) handshakeTap(leg trace.Leg, note string) wire.Tap {
 	return func(sent bool, msg []byte) {
 		p := parse(append([]byte(nil), msg...))
 		if sent {
-			s.record(leg, outbound(leg), p, trace.Substituted, nil, note)
+			s.record(leg, outbound(leg), p, trace.Substituted, nil, madeNote(p, note))
 			return
 		}
 		s.record(leg, inbound(leg), p, trace.Public, nil, "")
 	}
+}
+
+// madeNote says what the node put in a handshake message it made itself:
+// note describes its hellos; the later messages carry its own signature or
+// MACs.
+func madeNote(p parsed, note string) string {
+	switch wire.Type(p.typ) {
+	case wire.TypeServerVerify:
+		return "signed with the attacker's own key; finished MAC under his own key share"
+	case wire.TypeClientFinished:
+		return "the attacker's own finished MAC, under the key he shares with the server"
+	case wire.TypeKeyTransport:
+		return "a secret wrapped by the attacker"
+	}
+	return note
 }
 
 // doubleHandshake runs the scheme's server half toward the client and its
@@ -381,7 +396,7 @@ func (s *session) doubleHandshake(ctx context.Context) (relay, error) {
 	ccfg := &kex.ClientConfig{SkipPinCheck: true}
 	switch s.n.opts.Attack {
 	case Impersonate:
-		noteA = "the attacker's own key share, certificate and signature"
+		noteA = "the attacker's own key share and certificate"
 	case StripOffer:
 		// Toward Alice, Mallory is a server that cannot sign; toward Bob, a
 		// client that offers only what Mallory can break.

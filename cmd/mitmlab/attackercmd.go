@@ -80,7 +80,7 @@ Example, the second of three terminals (see docs/localhost.md):
 	if *asJSON {
 		printer = &jsonPrinter{enc: json.NewEncoder(e.stdout)}
 	} else {
-		printer = &textPrinter{w: e.stdout, color: e.color, conns: true}
+		printer = &textPrinter{w: e.stdout, color: e.color, conns: true, typeW: typeWidth(sch.Name())}
 	}
 	log := trace.NewLog(func(ev trace.Event) {
 		printer.event(ev)
@@ -102,7 +102,7 @@ Example, the second of three terminals (see docs/localhost.md):
 	if !*asJSON {
 		fmt.Fprintf(e.stdout, "mitmlab attacker: %s against %s, listening on %s, relaying to %s\n", a, sch.Name(), url, up)
 		fmt.Fprintf(e.stdout, "events: ws://%s%s\n", l.Addr(), eventsPath)
-		fmt.Fprintf(e.stdout, "%s     %3s  %-4s  %-17s  %-24s  %5s  %-11s  %s\n", "conn", "#", "leg", "from → to", "type", "size", "verdict", "what the attacker got")
+		fmt.Fprintf(e.stdout, "%s     %3s  %-4s  %-17s  %-15s  %5s  %-11s  %s\n", "conn", "#", "leg", "from → to", "type", "size", "verdict", "what the attacker got")
 	}
 
 	errc := make(chan error, 1)

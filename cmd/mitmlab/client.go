@@ -46,6 +46,7 @@ server because a security check failed.
 	pin := fs.String("pin", "", "pinned-ecdh: the server's pin, sha256/BASE64")
 	noPin := fs.Bool("insecure-no-pin", false, "pinned-ecdh: accept any server key that signs the handshake (this lets any man in the middle in)")
 	fallback := fs.Bool("insecure-fallback", false, "pinned-ecdh: offer unauth-ecdh too and accept it if chosen (the downgrade scenario)")
+	offerUnauth := fs.Bool("offer-unauth", false, "pinned-ecdh: offer unauth-ecdh too, but refuse it if chosen (the downgrade-refused scenario)")
 	allowRemote := fs.Bool("allow-remote", false, "allow a --connect URL on another machine")
 	var messages stringList
 	fs.Var(&messages, "message", "a chat message to send; repeat for several (default: read lines from stdin)")
@@ -80,13 +81,18 @@ server because a security check failed.
 		default:
 			return usagef("pinned-ecdh needs --pin sha256/... (mitmlab server prints it at start), or --insecure-no-pin to see why it does")
 		}
-		if *fallback {
+		switch {
+		case *fallback && *offerUnauth:
+			return usagef("--insecure-fallback and --offer-unauth contradict each other: the first accepts unauth-ecdh, the second refuses it")
+		case *fallback:
 			fmt.Fprintln(e.stderr, "WARNING: --insecure-fallback: an attacker who strips pinned-ecdh from the offer gets an unauthenticated exchange.")
 			cfg.Offer = []string{kex.NamePinnedECDH, kex.NameUnauthECDH}
 			cfg.AcceptFallback = true
+		case *offerUnauth:
+			cfg.Offer = []string{kex.NamePinnedECDH, kex.NameUnauthECDH}
 		}
-	} else if *pin != "" || *noPin || *fallback {
-		return usagef("--pin, --insecure-no-pin and --insecure-fallback are for pinned-ecdh only")
+	} else if *pin != "" || *noPin || *fallback || *offerUnauth {
+		return usagef("--pin, --insecure-no-pin, --insecure-fallback and --offer-unauth are for pinned-ecdh only")
 	}
 
 	alice := &victim.Client{Scheme: sch, Config: &cfg}

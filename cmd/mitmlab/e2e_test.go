@@ -380,3 +380,33 @@ func TestCtrlCClosesWith1001(t *testing.T) {
 		})
 	}
 }
+
+// TestDowngradeProcesses runs the downgrade lessons as processes: a server
+// that can fall back, an attacker that strips the offer, and two clients,
+// one that accepts the fallback and one that only offers it.
+func TestDowngradeProcesses(t *testing.T) {
+	t.Parallel()
+	srv := startProc(t, "server", "--scheme", "pinned-ecdh", "--fallback", "--listen", "127.0.0.1:0")
+	upstream := srv.waitFor(t, `listening on (ws://\S+)`)[1]
+	pin := srv.waitFor(t, `(?m)^pin: (sha256/\S+)$`)[1]
+	att := startProc(t, "attacker", "--scheme", "pinned-ecdh", "--attack", "strip-offer", "--listen", "127.0.0.1:0", "--upstream", upstream)
+	target := att.waitFor(t, `listening on (ws://\S+),`)[1]
+
+	_, stderr, code := runClientProc(t, "--scheme", "pinned-ecdh", "--pin", pin, "--offer-unauth", "--connect", target, "--message", "never sent")
+	if code != 3 || !strings.Contains(stderr, "client refused the server: server chose unauthenticated unauth-ecdh") {
+		t.Errorf("--offer-unauth: exit %d, stderr %s; want 3 and the downgrade reason", code, stderr)
+	}
+	stdout, stderr, code := runClientProc(t, "--scheme", "pinned-ecdh", "--pin", pin, "--insecure-fallback", "--connect", target, "--message", "read me")
+	if code != 0 || !strings.Contains(stdout, "Bob:   got it: read me") || !strings.Contains(stderr, "WARNING: --insecure-fallback") {
+		t.Errorf("--insecure-fallback: exit %d, stdout %s, stderr %s", code, stdout, stderr)
+	}
+	att.stop(t)
+	ledger := att.out.String()
+	if strings.Contains(ledger, "never sent") {
+		t.Errorf("the refused client's message reached the attacker:\n%s", ledger)
+	}
+	if !regexp.MustCompile(`client_hello .*SUBSTITUTED +offer stripped to unauth-ecdh`).MatchString(ledger) ||
+		!regexp.MustCompile(`READ +"read me"`).MatchString(ledger) {
+		t.Errorf("attacker ledger lacks the stripped offer or the READ message:\n%s", ledger)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/mitmlab/mitmlab/attacker"
+	"github.com/mitmlab/mitmlab/kex"
 	"github.com/mitmlab/mitmlab/scenarios"
 	"github.com/mitmlab/mitmlab/trace"
 )
@@ -164,6 +165,16 @@ type textPrinter struct {
 	w     io.Writer
 	color bool
 	conns bool // prefix each frame with its connection number
+	typeW int  // width of the type column: wider for TLS record names
+}
+
+// typeWidth is the type column's width for a scheme: the lab's own message
+// names fit 15 columns, TLS record names need 24.
+func typeWidth(scheme string) int {
+	if _, ok := kex.ByName(scheme); ok {
+		return 15
+	}
+	return 24
 }
 
 const (
@@ -207,7 +218,8 @@ func (p *textPrinter) header(sc scenarios.Scenario, noAttacker bool, attack atta
 	}
 	fmt.Fprintf(p.w, "%s · %s · %s · transport: %s\n", p.paint(ansiBold, sc.Name), sc.Title, who, t)
 	fmt.Fprintf(p.w, "%s\n\n", p.paint(ansiDim, strings.ReplaceAll(sc.Lesson, "\n", " ")))
-	fmt.Fprintf(p.w, "%3s  %-4s  %-17s  %-24s  %5s  %-11s  %s\n", "#", "leg", "from → to", "type", "size", "verdict", "what the attacker got")
+	p.typeW = typeWidth(sc.Scheme)
+	fmt.Fprintf(p.w, "%3s  %-4s  %-17s  %-*s  %5s  %-11s  %s\n", "#", "leg", "from → to", p.typeW, "type", "size", "verdict", "what the attacker got")
 }
 
 // route names the sender and receiver of a frame on its leg.
@@ -240,8 +252,8 @@ func (p *textPrinter) event(e trace.Event) {
 	if p.conns {
 		fmt.Fprintf(p.w, "conn %-3d ", e.Conn)
 	}
-	fmt.Fprintf(p.w, "%3d  %-4s  %-17s  %-24s  %5s  %s  %s\n",
-		e.Index, e.Leg, route(e), e.Type, size, p.paint(verdictColor(e.Verdict), badge), detail)
+	fmt.Fprintf(p.w, "%3d  %-4s  %-17s  %-*s  %5s  %s  %s\n",
+		e.Index, e.Leg, route(e), max(p.typeW, 15), e.Type, size, p.paint(verdictColor(e.Verdict), badge), detail)
 }
 
 func (p *textPrinter) outcome(o *scenarios.Outcome) error {
