@@ -379,7 +379,7 @@ func (c *Conn) alert(d *direction, r record, content []byte, decrypted bool) {
 	v := trace.Blocked
 	note := "alert: " + alertText(desc)
 	if desc == alertCloseNotify {
-		v = trace.Public
+		v = c.handshakeVerdict(d) // an orderly close: public, or the attacker's own
 	}
 	if decrypted && !c.outbound(d) {
 		note = "decrypted by the attacker: " + note
