@@ -42,10 +42,11 @@ func (m *Attacker) relayChat(w http.ResponseWriter, r *http.Request, lg *legs) {
 		}
 	}
 	m.add(lg.id, trace.LegA, wire.ClientToServer, typeHTTPRequest, nil, trace.Public, nil, nil, "GET "+uri+": WebSocket upgrade")
-	m.add(lg.id, trace.LegB, wire.ClientToServer, typeHTTPRequest, nil, trace.Public, nil, nil, "GET "+uri+": WebSocket upgrade, relayed")
 	// Dial Bob first, so Alice reaching a dead relay gets an HTTP error
-	// rather than a WebSocket that closes at once.
+	// rather than a WebSocket that closes at once. The relayed request is
+	// recorded once the dial returns, after the TLS records that carried it.
 	b, resp, err := websocket.Dial(ctx, "wss://"+ServerName+uri, &websocket.DialOptions{HTTPClient: lg.hc, Subprotocols: offered})
+	m.add(lg.id, trace.LegB, wire.ClientToServer, typeHTTPRequest, nil, trace.Public, nil, nil, "GET "+uri+": WebSocket upgrade, relayed")
 	if err != nil {
 		status := http.StatusBadGateway
 		if resp != nil {
