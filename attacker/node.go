@@ -345,6 +345,12 @@ func (s *session) record(leg trace.Leg, dir wire.Direction, p parsed, v trace.Ve
 }
 
 func (s *session) recordClose(leg trace.Leg, dir wire.Direction, code websocket.StatusCode, reason string) {
+	s.n.log.Add(closeEvent(s.id, leg, dir, code, reason))
+}
+
+// closeEvent is a close frame on a leg. A close for a failed check (1008)
+// or a protocol error (1002) is blocked: a victim refused to go on.
+func closeEvent(conn int, leg trace.Leg, dir wire.Direction, code websocket.StatusCode, reason string) trace.Event {
 	note := fmt.Sprintf("%d %s", int(code), code)
 	if reason != "" {
 		note += ": " + reason
@@ -353,7 +359,7 @@ func (s *session) recordClose(leg trace.Leg, dir wire.Direction, code websocket.
 	if code == websocket.StatusPolicyViolation || code == websocket.StatusProtocolError {
 		v = trace.Blocked
 	}
-	s.n.log.Add(trace.Event{Conn: s.id, Leg: leg, Dir: dir, Type: trace.TypeClose, Verdict: v, Note: note})
+	return trace.Event{Conn: conn, Leg: leg, Dir: dir, Type: trace.TypeClose, Verdict: v, Note: note}
 }
 
 // handshakeTap records handshake frames on leg: what the node receives is

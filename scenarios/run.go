@@ -109,6 +109,7 @@ func Run(ctx context.Context, name string, opts *Options) (*Outcome, error) {
 	var mallory *attacker.Node
 	if o.NoAttacker {
 		alice.Tap = attacker.Eavesdrop(log)
+		alice.CloseTap = attacker.EavesdropCloses(log)
 	} else {
 		mallory, err = attacker.New(attacker.Options{
 			Scheme:     scheme,

@@ -37,6 +37,8 @@ type Client struct {
 	HTTPClient *http.Client
 	// Tap, if not nil, sees every message on the wire.
 	Tap wire.Tap
+	// CloseTap, if not nil, sees the close frames on the wire.
+	CloseTap wire.CloseTap
 }
 
 // Session is an established, encrypted chat with the server.
@@ -63,6 +65,7 @@ func (c *Client) Dial(ctx context.Context, url string) (*Session, error) {
 		return nil, &SchemeMismatchError{Client: name, Detail: fmt.Sprintf("server chose subprotocol %q", ws.Subprotocol())}
 	}
 	conn := wire.NewConn(ws, c.Tap)
+	conn.OnClose(c.CloseTap)
 	secrets, err := c.Scheme.Client(ctx, conn, c.Config)
 	if err != nil {
 		return nil, err

@@ -37,8 +37,23 @@ type Tap func(sent bool, msg []byte)
 // Conn carries whole lab messages over one WebSocket connection. It is safe
 // for one reader and one writer at a time.
 type Conn struct {
-	ws  *websocket.Conn
-	tap Tap
+	ws      *websocket.Conn
+	tap     Tap
+	onClose CloseTap
+}
+
+// A CloseTap sees the close frames that cross a [Conn]: the one this end
+// sends (sent is true) and the one the peer sends first. It must not block.
+type CloseTap func(sent bool, code websocket.StatusCode, reason string)
+
+// OnClose sets the close tap; nil removes it. Call it before the
+// connection is in use.
+func (c *Conn) OnClose(f CloseTap) { c.onClose = f }
+
+func (c *Conn) tapClose(sent bool, code websocket.StatusCode, reason string) {
+	if c.onClose != nil {
+		c.onClose(sent, code, reason)
+	}
 }
 
 // NewConn wraps ws. It sets the read limit to [MaxMessageSize]; an oversize
@@ -56,7 +71,12 @@ func (c *Conn) WebSocket() *websocket.Conn { return c.ws }
 func (c *Conn) Read(ctx context.Context) ([]byte, error) {
 	typ, b, err := c.ws.Read(ctx)
 	if err != nil {
-		return nil, readError(err)
+		err = readError(err)
+		var ce *CloseError
+		if errors.As(err, &ce) {
+			c.tapClose(false, ce.Code, ce.Reason)
+		}
+		return nil, err
 	}
 	if typ != websocket.MessageText {
 		return nil, fmt.Errorf("wire: %w", ErrBinaryMessage)
@@ -94,6 +114,7 @@ func (c *Conn) WriteMessage(ctx context.Context, m Message) ([]byte, error) {
 // Close closes the connection with code and reason, waiting for the peer's
 // close frame for a bounded time.
 func (c *Conn) Close(code websocket.StatusCode, reason string) error {
+	c.tapClose(true, code, closeReason(reason))
 	return c.ws.Close(code, closeReason(reason))
 }
 
@@ -104,6 +125,7 @@ func (c *Conn) Fail(err error) error {
 		c.ws.CloseNow()
 		return err
 	}
+	c.tapClose(true, CloseCode(err), closeReason(err.Error()))
 	c.ws.Close(CloseCode(err), closeReason(err.Error()))
 	return err
 }
