@@ -54,11 +54,11 @@ func httpClient(b *testing.B) *http.Client {
 
 // bob starts a victim server for scheme on loopback and returns a client
 // that can talk to it, with the URL to dial. reply nil means Bob's default.
-func bob(b *testing.B, scheme kex.Scheme, reply func([]byte) []byte) (*victim.Client, string) {
+func bob(b *testing.B, scheme *kex.Scheme, reply func([]byte) []byte) (*victim.Client, string) {
 	b.Helper()
 	var scfg kex.ServerConfig
 	var ccfg kex.ClientConfig
-	if scheme.Name() == kex.NamePinnedECDH {
+	if scheme.Identity {
 		id, err := kex.NewIdentity("bob")
 		if err != nil {
 			b.Fatal(err)
@@ -67,7 +67,7 @@ func bob(b *testing.B, scheme kex.Scheme, reply func([]byte) []byte) (*victim.Cl
 		ccfg.Pin = id.Pin()
 	}
 	srv := victim.NewServer(scheme, &victim.ServerOptions{Config: &scfg, Reply: reply})
-	url := serve(b, srv) + victim.Path(scheme.Name())
+	url := serve(b, srv) + victim.Path(scheme.Name)
 	b.Cleanup(srv.Close) // runs before the listener's cleanup
 	return &victim.Client{Scheme: scheme, Config: &ccfg, HTTPClient: httpClient(b)}, url
 }
@@ -80,8 +80,8 @@ func bob(b *testing.B, scheme kex.Scheme, reply func([]byte) []byte) (*victim.Cl
 func BenchmarkHandshake(b *testing.B) {
 	b.Run("tls13-baseline", benchTLSHandshake)
 	b.Run("websocket-baseline", benchWebSocketDial)
-	for _, s := range []kex.Scheme{kex.PinnedECDH{}, kex.UnauthECDH{}, kex.PlaintextRSA{}} {
-		b.Run(s.Name(), func(b *testing.B) {
+	for _, s := range []*kex.Scheme{kex.PinnedECDH(), kex.UnauthECDH(), kex.PlaintextRSA()} {
+		b.Run(s.Name, func(b *testing.B) {
 			alice, url := bob(b, s, nil)
 			ctx := b.Context()
 			b.ReportAllocs()
@@ -90,7 +90,7 @@ func BenchmarkHandshake(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if err := sess.Close(); err != nil {
+				if err := sess.Close(ctx); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -183,7 +183,7 @@ func benchTLSHandshake(b *testing.B) {
 // benchWebSocketDial is a coder/websocket dial, accept and normal close,
 // with the lab's subprotocol and nothing else.
 func benchWebSocketDial(b *testing.B) {
-	proto := "mitmlab.v1.bench"
+	proto := "mitmlab.v2.bench"
 	url := serve(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{proto}})
 		if err != nil {
@@ -218,7 +218,7 @@ func echo(m []byte) []byte { return m }
 func BenchmarkEcho(b *testing.B) {
 	b.Run("websocket-baseline", benchWebSocketEcho)
 	b.Run("record-layer", func(b *testing.B) {
-		alice, url := bob(b, kex.PinnedECDH{}, echo)
+		alice, url := bob(b, kex.PinnedECDH(), echo)
 		benchSessionEcho(b, alice, url)
 	})
 }
@@ -272,7 +272,7 @@ func benchSessionEcho(b *testing.B, alice *victim.Client, url string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer sess.Close()
+	defer sess.Close(ctx)
 	msg := echoMessage()
 	b.SetBytes(echoSize)
 	b.ReportAllocs()
@@ -296,14 +296,18 @@ func benchSessionEcho(b *testing.B, alice *victim.Client, url string) {
 // ledger, and a double-ecdh node, which also opens and seals every frame.
 func BenchmarkRelayEcho(b *testing.B) {
 	b.Run("direct-baseline", func(b *testing.B) {
-		alice, url := bob(b, kex.UnauthECDH{}, echo)
+		alice, url := bob(b, kex.UnauthECDH(), echo)
 		benchSessionEcho(b, alice, url)
 	})
-	for _, a := range []attacker.Attack{attacker.Passive, attacker.DoubleECDH} {
-		b.Run(fmt.Sprintf("%s-relay", a), func(b *testing.B) {
-			alice, upstream := bob(b, kex.UnauthECDH{}, echo)
+	for _, name := range []string{attacker.Passive, attacker.DoubleECDH} {
+		b.Run(fmt.Sprintf("%s-relay", name), func(b *testing.B) {
+			a, err := attacker.Lookup(name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			alice, upstream := bob(b, kex.UnauthECDH(), echo)
 			node, err := attacker.New(attacker.Options{
-				Scheme:     kex.UnauthECDH{},
+				Scheme:     kex.UnauthECDH(),
 				Attack:     a,
 				Upstream:   upstream,
 				HTTPClient: httpClient(b),

@@ -1,26 +1,27 @@
 package docs_test
 
+// The implementation written from protocol.md (docimpl_test.go) against the
+// lab's own victims, both ways, for every scheme that runs over ws://.
+
 import (
 	"bytes"
 	"context"
-	"crypto/ecdh"
-	"crypto/ed25519"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
-	"encoding/json"
 	"errors"
-	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/mitmlab/mitmlab/channel"
 	"github.com/mitmlab/mitmlab/kex"
 	"github.com/mitmlab/mitmlab/victim"
 )
@@ -28,16 +29,51 @@ import (
 // testCtx bounds a test so that a broken peer fails it instead of hanging.
 // It is a deadline for the whole test, not a timing assertion.
 func testCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }
 
+// The long-term keys the tests share: RSA-2048 keys take a while to make.
+var (
+	serverRSAKey = sync.OnceValue(func() *rsa.PrivateKey {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic(err)
+		}
+		return k
+	})
+	clientRSAKey = sync.OnceValue(func() *rsa.PrivateKey {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic(err)
+		}
+		return k
+	})
+	bobIdentity = sync.OnceValue(func() *kex.Identity {
+		id, err := kex.NewIdentity("bob")
+		if err != nil {
+			panic(err)
+		}
+		return id
+	})
+)
+
+// wsSchemes are the schemes a lab connection speaks over ws://, each by
+// the function that returns it.
+var wsSchemes = []func() *kex.Scheme{kex.PinnedECDH, kex.UnauthECDH, kex.PlaintextRSA, kex.StaticRSA, kex.Plain}
+
 // labServer starts the lab's server (Bob) for scheme and returns its base
 // URL, ws://127.0.0.1:port, and the server.
-func labServer(t *testing.T, scheme kex.Scheme, id *kex.Identity) (string, *victim.Server) {
+func labServer(t *testing.T, scheme *kex.Scheme, opts *victim.ServerOptions) (string, *victim.Server) {
 	t.Helper()
-	bob := victim.NewServer(scheme, &victim.ServerOptions{Config: &kex.ServerConfig{Identity: id}})
+	if opts == nil {
+		opts = &victim.ServerOptions{}
+	}
+	if opts.Config == nil {
+		opts.Config = &kex.ServerConfig{Identity: bobIdentity(), RSAKey: serverRSAKey()}
+	}
+	bob := victim.NewServer(scheme, opts)
 	srv := httptest.NewServer(bob)
 	t.Cleanup(func() {
 		bob.Close()
@@ -46,405 +82,439 @@ func labServer(t *testing.T, scheme kex.Scheme, id *kex.Identity) (string, *vict
 	return "ws" + strings.TrimPrefix(srv.URL, "http"), bob
 }
 
-// dial connects as protocol.md says: path /<scheme>, subprotocol
-// mitmlab.v1.<scheme>.
-func dial(t *testing.T, ctx context.Context, base, scheme string) peer {
+// docDial connects as protocol.md says: path /<scheme>, subprotocol
+// mitmlab.v2.<scheme>, and checks the server chose it.
+func docDial(t *testing.T, ctx context.Context, base, scheme string) *websocket.Conn {
 	t.Helper()
-	ws, _, err := websocket.Dial(ctx, base+"/"+scheme, &websocket.DialOptions{Subprotocols: []string{"mitmlab.v1." + scheme}})
+	ws, _, err := websocket.Dial(ctx, base+"/"+scheme, &websocket.DialOptions{Subprotocols: []string{docSubprotocol(scheme)}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ws.CloseNow() })
-	if got := ws.Subprotocol(); got != "mitmlab.v1."+scheme {
+	if got := ws.Subprotocol(); got != docSubprotocol(scheme) {
 		t.Fatalf("server chose subprotocol %q", got)
 	}
-	return peer{t: t, ws: ws}
+	return ws
 }
 
-func newX25519(t *testing.T) *ecdh.PrivateKey {
-	t.Helper()
-	k, err := ecdh.X25519().GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-func random(n int) []byte {
-	b := make([]byte, n)
-	rand.Read(b)
-	return b
-}
-
-type hello struct {
-	Type        string   `json:"type"`
-	Nonce       []byte   `json:"nonce"`
-	KeyShare    []byte   `json:"key_share"`
-	Offered     []string `json:"offered"`
-	Chosen      string   `json:"chosen"`
-	Certificate []byte   `json:"certificate"`
-}
-
-type serverVerify struct {
-	Type      string `json:"type"`
-	Signature []byte `json:"signature"`
-	Finished  []byte `json:"finished"`
-}
-
-// pinnedClient is a pinned-ecdh client written from protocol.md, up to and
-// including the server's finished MAC.
-type pinnedClient struct {
-	ch, sh, sv []byte
-	prk, th1   []byte
-	sig        []byte
-}
-
-// clientHelloJSON formats a client_hello the way the lab never would: other
-// field order, spaces. The server must hash these bytes, not a re-encoding.
-func clientHelloJSON(nonce, keyShare []byte, offered string) []byte {
-	if offered != "" {
-		offered = fmt.Sprintf(`"offered": [ %q ], `, offered)
-	}
-	return fmt.Appendf(nil, `{ %s"key_share": "%s", "nonce": "%s", "type": "client_hello" }`,
-		offered, b64.EncodeToString(keyShare), b64.EncodeToString(nonce))
-}
-
-// pinnedToServerVerify runs the client's side of pinned-ecdh through check
-// 10 of protocol.md, failing the test on any check.
-func pinnedToServerVerify(t *testing.T, ctx context.Context, p peer, pin string) *pinnedClient {
-	t.Helper()
-	priv := newX25519(t)
-	c := &pinnedClient{ch: clientHelloJSON(random(32), priv.PublicKey().Bytes(), "pinned-ecdh")}
-	p.write(ctx, c.ch)
-
-	var sh hello
-	c.sh = p.readInto(ctx, "server_hello", &sh)
-	if sh.Chosen != "pinned-ecdh" { // 3
-		t.Fatalf("chosen = %q", sh.Chosen)
-	}
-	cert, err := x509.ParseCertificate(sh.Certificate) // 4
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo) // 5
-	if got := "sha256/" + b64.EncodeToString(sum[:]); got != pin {
-		t.Fatalf("pin %s, want %s", got, pin)
-	}
-	key, ok := cert.PublicKey.(ed25519.PublicKey) // 6
-	if !ok {
-		t.Fatalf("key is %T", cert.PublicKey)
-	}
-	var sv serverVerify
-	c.sv = p.readInto(ctx, "server_verify", &sv) // 7
-	if !ed25519.Verify(key, signedContent(c.ch, c.sh), sv.Signature) {
-		t.Fatal("signature does not verify") // 8
-	}
-	peerKey, err := ecdh.X25519().NewPublicKey(sh.KeyShare)
-	if err != nil {
-		t.Fatal(err)
-	}
-	shared, err := priv.ECDH(peerKey) // 9
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.prk, c.th1, c.sig = extract(shared), hash(c.ch, c.sh), sv.Signature
-	want := mac(expandLabel(c.prk, "s finished", c.th1, 32), hash(c.ch, c.sh, sv.Signature))
-	if !hmac.Equal(want, sv.Finished) { // 10
-		t.Fatal("server finished does not verify")
-	}
-	return c
-}
-
-// clientFinished returns the client_finished message, with a space the lab
-// would not write.
-func (c *pinnedClient) clientFinished() []byte {
-	m := mac(expandLabel(c.prk, "c finished", c.th1, 32), hash(c.ch, c.sh, c.sv))
-	return fmt.Appendf(nil, `{"mac": "%s", "type": "client_finished"}`, b64.EncodeToString(m))
-}
-
-// chat sends each message as a record and checks the lab server's reply.
-func chat(t *testing.T, ctx context.Context, p peer, c2s, s2c dirKeys, msgs []string) {
-	t.Helper()
-	for i, m := range msgs {
-		seq := uint64(i)
-		p.write(ctx, dataJSON(seq, seal(c2s, "c2s", seq, []byte(m))))
-		var r record
-		p.readInto(ctx, "data", &r)
-		if r.Seq != seq {
-			t.Fatalf("reply seq %d, want %d", r.Seq, seq)
-		}
-		pt, err := open(s2c, "s2c", seq, r.CT)
+// labPin is the pin a doc client holds for the lab server of scheme.
+func labPin(t *testing.T, scheme string) string {
+	switch scheme {
+	case kex.NamePinnedECDH:
+		return bobIdentity().Pin()
+	case kex.NameStaticRSA:
+		p, err := kex.RSAKeyPin(&serverRSAKey().PublicKey)
 		if err != nil {
-			t.Fatalf("reply %d does not open: %v", seq, err)
+			t.Fatal(err)
 		}
-		if want := "got it: " + m; string(pt) != want {
-			t.Fatalf("reply %q, want %q", pt, want)
-		}
+		return p
 	}
-	if err := p.ws.Close(websocket.StatusNormalClosure, "bye"); err != nil {
-		t.Fatal(err)
-	}
+	return ""
 }
 
-// checkReceived checks that the lab server accepted exactly msgs and ended
-// the session cleanly.
-func checkReceived(t *testing.T, bob *victim.Server, msgs []string) {
+var script = []string{"hello from protocol.md", "a second record", "", "ünïcode ✓"}
+
+// serverSession waits for the lab server's one session and returns it.
+func serverSession(t *testing.T, bob *victim.Server) *victim.ServerSession {
 	t.Helper()
 	bob.Wait()
 	sessions := bob.Sessions()
 	if len(sessions) != 1 {
 		t.Fatalf("%d sessions, want 1", len(sessions))
 	}
-	s := sessions[0]
-	if s.Err != nil {
-		t.Errorf("server session error: %v", s.Err)
-	}
-	var got []string
-	for _, r := range s.Received {
-		got = append(got, string(r))
-	}
-	if !slices.Equal(got, msgs) {
-		t.Errorf("server received %q, want %q", got, msgs)
-	}
+	return sessions[0]
 }
 
-var script = []string{"hello from protocol.md", "a second record", ""}
-
-// The tests below are clients written from protocol.md, talking to the
-// lab's own server.
-
-func TestDocClientPinnedECDH(t *testing.T) {
+// TestDocClientAgainstLabServer: a client written from protocol.md runs
+// every ws:// scheme against the lab's server, chats, and ends in order:
+// its end record, the server's end record, close 1000. The server must
+// call that session clean and have accepted exactly the script.
+func TestDocClientAgainstLabServer(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	id, err := kex.NewIdentity("bob")
-	if err != nil {
-		t.Fatal(err)
+	for _, newScheme := range wsSchemes {
+		scheme := newScheme()
+		t.Run(scheme.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := testCtx(t)
+			base, bob := labServer(t, scheme, nil)
+			ws := docDial(t, ctx, base, scheme.Name)
+			s, err := clientHandshakes[scheme.Name](ctx, ws, clientOpts{pin: labPin(t, scheme.Name), rsaKey: clientRSAKey()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range script {
+				if err := s.send(ctx, []byte(m)); err != nil {
+					t.Fatal(err)
+				}
+				reply, err := s.receive(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := "got it: " + m; string(reply) != want {
+					t.Fatalf("reply %q, want %q", reply, want)
+				}
+			}
+			if err := s.end(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.receive(ctx); err != io.EOF {
+				t.Fatalf("after the client's end record: %v, want the server's end record", err)
+			}
+			if s.recvSeq != uint64(len(script))+1 {
+				t.Errorf("the server's end record had seq %d, want %d", s.recvSeq-1, len(script))
+			}
+			if err := ws.Close(websocket.StatusNormalClosure, "bye"); err != nil {
+				t.Fatal(err)
+			}
+			sess := serverSession(t, bob)
+			if sess.Err != nil || sess.Ending != victim.EndClean {
+				t.Errorf("server session ended %q: %v", sess.Ending, sess.Err)
+			}
+			var got []string
+			for _, r := range sess.Received {
+				got = append(got, string(r))
+			}
+			if !slices.Equal(got, script) {
+				t.Errorf("server received %q, want %q", got, script)
+			}
+		})
 	}
-	base, bob := labServer(t, kex.PinnedECDH{}, id)
-	p := dial(t, ctx, base, "pinned-ecdh")
-	c := pinnedToServerVerify(t, ctx, p, id.Pin())
-	cf := c.clientFinished()
-	p.write(ctx, cf)
-	c2s, s2c := trafficKeys(c.prk, hash(c.ch, c.sh, c.sv, cf))
-	chat(t, ctx, p, c2s, s2c, script)
-	checkReceived(t, bob, script)
 }
 
-func TestDocClientUnauthECDH(t *testing.T) {
-	t.Parallel()
-	ctx := testCtx(t)
-	base, bob := labServer(t, kex.UnauthECDH{}, nil)
-	p := dial(t, ctx, base, "unauth-ecdh")
-	priv := newX25519(t)
-	ch := clientHelloJSON(random(32), priv.PublicKey().Bytes(), "")
-	p.write(ctx, ch)
-	var h hello
-	sh := p.readInto(ctx, "server_hello", &h)
-	if h.Chosen != "" || h.Certificate != nil {
-		t.Errorf("unauth-ecdh server_hello carries chosen or certificate: %s", sh)
-	}
-	peerKey, err := ecdh.X25519().NewPublicKey(h.KeyShare)
-	if err != nil {
-		t.Fatal(err)
-	}
-	shared, err := priv.ECDH(peerKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c2s, s2c := trafficKeys(extract(shared), hash(ch, sh))
-	chat(t, ctx, p, c2s, s2c, script)
-	checkReceived(t, bob, script)
-}
-
-func TestDocClientPlaintextRSA(t *testing.T) {
-	t.Parallel()
-	ctx := testCtx(t)
-	base, bob := labServer(t, kex.PlaintextRSA{}, nil)
-	p := dial(t, ctx, base, "plaintext-rsa")
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spki, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(spki) != 294 {
-		t.Errorf("an RSA-2048 SPKI is %d bytes; protocol.md says 294", len(spki))
-	}
-	p.write(ctx, fmt.Appendf(nil, `{"type":"rsa_public_key","spki":"%s"}`, b64.EncodeToString(spki)))
-	var kt struct {
-		Type    string `json:"type"`
-		Wrapped []byte `json:"wrapped"`
-	}
-	p.readInto(ctx, "key_transport", &kt)
-	if len(kt.Wrapped) != 256 {
-		t.Fatalf("wrapped is %d bytes, want 256", len(kt.Wrapped))
-	}
-	secret, err := rsa.DecryptOAEP(sha256.New(), nil, key, kt.Wrapped, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(secret) != 32 {
-		t.Fatalf("secret is %d bytes, want 32", len(secret))
-	}
-	c2s, s2c := trafficKeys(extract(secret), nil)
-	chat(t, ctx, p, c2s, s2c, script)
-	checkReceived(t, bob, script)
-}
-
-// docServer is a pinned-ecdh server written from protocol.md, for the lab's
-// own client (Alice). If tamper is set, it signs the server_hello it means
-// to send, then sends it with one extra space: the bytes differ, the JSON
-// means the same.
+// docServer serves one scheme as protocol.md describes, for the lab's own
+// client: it answers each message with "echo: " and the message, answers
+// the client's end record with its own, and reports the client's close.
 type docServer struct {
 	t      *testing.T
-	id     *kex.Identity
-	tamper bool
-	done   chan websocket.CloseError // the client's close frame
+	scheme string
+	opts   serverOpts
+	// misbehave, if not nil, replaces the chat after the handshake.
+	misbehave func(ctx context.Context, s *docSession)
+	done      chan error // the client's close, or what went wrong
 }
 
-func (s *docServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	t := s.t
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+func (d *docServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
 	defer cancel()
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{"mitmlab.v1.pinned-ecdh"}})
+	if r.URL.Path != "/"+d.scheme {
+		http.Error(w, "wrong path", http.StatusBadRequest)
+		return
+	}
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{docSubprotocol(d.scheme)}})
 	if err != nil {
-		t.Error(err)
+		d.done <- err
 		return
 	}
 	defer ws.CloseNow()
-	p := peer{t: t, ws: ws}
-	fail := func(format string, args ...any) {
-		t.Errorf(format, args...)
-		close(s.done)
-	}
-
-	var ch hello
-	_, chRaw, err := ws.Read(ctx)
-	if err != nil || json.Unmarshal(chRaw, &ch) != nil || !slices.Contains(ch.Offered, "pinned-ecdh") {
-		fail("bad client_hello %s: %v", chRaw, err)
-		return
-	}
-	priv, err := ecdh.X25519().GenerateKey(rand.Reader)
+	s, err := serverHandshakes[d.scheme](ctx, ws, d.opts)
 	if err != nil {
-		fail("%v", err)
+		d.done <- err
 		return
 	}
-	peerKey, err := ecdh.X25519().NewPublicKey(ch.KeyShare)
-	if err != nil {
-		fail("%v", err)
-		return
-	}
-	shared, err := priv.ECDH(peerKey)
-	if err != nil {
-		fail("%v", err)
-		return
-	}
-	sh := fmt.Appendf(nil, `{"nonce":"%s","key_share":"%s","certificate":"%s","chosen":"pinned-ecdh","type":"server_hello"}`,
-		b64.EncodeToString(random(32)), b64.EncodeToString(priv.PublicKey().Bytes()), b64.EncodeToString(s.id.Certificate))
-	sig := ed25519.Sign(s.id.Key, signedContent(chRaw, sh))
-	if s.tamper {
-		sh = bytes.Replace(sh, []byte(`,"chosen"`), []byte(`, "chosen"`), 1)
-	}
-	prk, th1 := extract(shared), hash(chRaw, sh)
-	fin := mac(expandLabel(prk, "s finished", th1, 32), hash(chRaw, sh, sig))
-	sv := fmt.Appendf(nil, `{"finished":"%s","signature":"%s","type":"server_verify"}`, b64.EncodeToString(fin), b64.EncodeToString(sig))
-	if ws.Write(ctx, websocket.MessageText, sh) != nil || ws.Write(ctx, websocket.MessageText, sv) != nil {
-		fail("write failed")
-		return
-	}
-	_, cf, err := ws.Read(ctx)
-	if err != nil {
-		var ce websocket.CloseError
-		if !errors.As(err, &ce) {
-			fail("read client_finished: %v", err)
-			return
+	if d.misbehave != nil {
+		d.misbehave(ctx, s)
+		for {
+			if _, _, err := ws.Read(ctx); err != nil {
+				d.done <- err
+				return
+			}
 		}
-		s.done <- ce
-		return
 	}
-	var cfm struct{ MAC []byte }
-	if json.Unmarshal(cf, &cfm) != nil || !hmac.Equal(cfm.MAC, mac(expandLabel(prk, "c finished", th1, 32), hash(chRaw, sh, sv))) {
-		fail("client finished %s does not verify", cf)
-		return
-	}
-	c2s, s2c := trafficKeys(prk, hash(chRaw, sh, sv, cf))
-	for seq := uint64(0); ; seq++ {
-		_, b, err := ws.Read(ctx)
+	for {
+		msg, err := s.receive(ctx)
+		if err == io.EOF {
+			break
+		}
 		if err != nil {
-			var ce websocket.CloseError
-			errors.As(err, &ce)
-			s.done <- ce
+			d.done <- err
 			return
 		}
-		var r record
-		if json.Unmarshal(b, &r) != nil || r.Type != "data" || r.Seq != seq {
-			fail("bad record %s", b)
+		if err := s.send(ctx, append([]byte("echo: "), msg...)); err != nil {
+			d.done <- err
 			return
 		}
-		pt, err := open(c2s, "c2s", seq, r.CT)
-		if err != nil {
-			fail("record %d does not open", seq)
-			return
-		}
-		p.write(ctx, dataJSON(seq, seal(s2c, "s2c", seq, append([]byte("echo: "), pt...))))
 	}
+	if err := s.end(ctx); err != nil {
+		d.done <- err
+		return
+	}
+	_, _, err = ws.Read(ctx) // the client's close
+	d.done <- err
 }
 
-func docServerURL(t *testing.T, tamper bool) (string, *docServer, string) {
+// startDocServer serves d and returns the URL the lab's client dials and
+// the client's configuration for it (the pin).
+func startDocServer(t *testing.T, d *docServer) (string, *kex.ClientConfig) {
 	t.Helper()
-	id, err := kex.NewIdentity("bob")
-	if err != nil {
-		t.Fatal(err)
+	d.t, d.done = t, make(chan error, 1)
+	cfg := &kex.ClientConfig{RSAKey: clientRSAKey()}
+	switch d.scheme {
+	case kex.NamePinnedECDH:
+		id, pin, err := newDocIdentity()
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.opts.id, cfg.Pin = id, pin
+	case kex.NameStaticRSA:
+		d.opts.rsaKey = serverRSAKey()
+		spki, err := kex.MarshalRSAPublicKey(&d.opts.rsaKey.PublicKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Pin = spkiPin(spki)
 	}
-	ds := &docServer{t: t, id: id, tamper: tamper, done: make(chan websocket.CloseError, 1)}
-	srv := httptest.NewServer(ds)
+	srv := httptest.NewServer(d)
 	t.Cleanup(srv.Close)
-	cert, err := x509.ParseCertificate(id.Certificate)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
-	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/pinned-ecdh", ds, "sha256/" + b64.EncodeToString(sum[:])
+	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/" + d.scheme, cfg
 }
 
-// TestLabClientAgainstDocServer runs the lab's client against a server
-// written from protocol.md, which formats its JSON its own way.
+// closeOf returns the close frame in err, or fails.
+func closeOf(t *testing.T, err error) websocket.CloseError {
+	t.Helper()
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) {
+		t.Fatalf("want a close frame, got %v", err)
+	}
+	return ce
+}
+
+// TestLabClientAgainstDocServer: the lab's client (Alice) runs every ws://
+// scheme against a server written from protocol.md, chats, and ends in
+// order: the server sees her end record, answers with its own, and only
+// then gets her close, 1000 "bye".
 func TestLabClientAgainstDocServer(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	url, ds, pin := docServerURL(t, false)
-	alice := &victim.Client{Scheme: kex.PinnedECDH{}, Config: &kex.ClientConfig{Pin: pin}}
-	res := alice.Chat(ctx, url, [][]byte{[]byte("hi Bob"), []byte("bye Bob")})
-	if res.Err != nil {
-		t.Fatal(res.Err)
-	}
-	if len(res.Replies) != 2 || string(res.Replies[0]) != "echo: hi Bob" || string(res.Replies[1]) != "echo: bye Bob" {
-		t.Errorf("replies %q", res.Replies)
-	}
-	if ce := <-ds.done; ce.Code != websocket.StatusNormalClosure || ce.Reason != "bye" {
-		t.Errorf("client closed with %d %q, want 1000 \"bye\"", ce.Code, ce.Reason)
+	for _, newScheme := range wsSchemes {
+		scheme := newScheme()
+		t.Run(scheme.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := testCtx(t)
+			d := &docServer{scheme: scheme.Name}
+			url, cfg := startDocServer(t, d)
+			msgs := [][]byte{[]byte("hi Bob"), {}, []byte("bye Bob")}
+			res := (&victim.Client{Scheme: scheme, Config: cfg}).Chat(ctx, url, msgs)
+			if res.Err != nil {
+				t.Fatal(res.Err)
+			}
+			if len(res.Replies) != len(msgs) {
+				t.Fatalf("replies %q", res.Replies)
+			}
+			for i, m := range msgs {
+				if want := append([]byte("echo: "), m...); !bytes.Equal(res.Replies[i], want) {
+					t.Errorf("reply %d is %q, want %q", i, res.Replies[i], want)
+				}
+			}
+			ce := closeOf(t, <-d.done)
+			if ce.Code != websocket.StatusNormalClosure || ce.Reason != "bye" {
+				t.Errorf("client closed with %d %q, want 1000 \"bye\"", ce.Code, ce.Reason)
+			}
+		})
 	}
 }
 
-// TestOneSpaceBreaksTheSignature: the server signs one server_hello and
-// sends it with one extra space. The lab's client hashes the bytes it
-// received, so the signature fails, and it closes with 1008.
-func TestOneSpaceBreaksTheSignature(t *testing.T) {
+// insertSpace returns msg with one space inserted at i.
+func insertSpace(msg []byte, i int) []byte {
+	return slices.Concat(msg[:i], []byte(" "), msg[i:])
+}
+
+// spaceSites are the places in a message where JSON allows white space and
+// the lab's decoder accepts it: after '{', ':' and ',', and before '}'.
+// (A message has no ':' or ',' inside a base64 value or a scheme name.)
+func spaceSites(msg []byte) []int {
+	sites := []int{1, len(msg) - 1}
+	for i, c := range msg {
+		if c == ':' || c == ',' {
+			sites = append(sites, i+1)
+		}
+	}
+	return sites
+}
+
+// TestOneSpaceBreaksTheHandshake: one extra space anywhere in a signed
+// handshake message, where the decoder accepts white space, breaks
+// pinned-ecdh. The receiver hashes the bytes it received, not a
+// re-encoding, so the signature is over other bytes.
+func TestOneSpaceBreaksTheHandshake(t *testing.T) {
 	t.Parallel()
 	ctx := testCtx(t)
-	url, ds, pin := docServerURL(t, true)
-	alice := &victim.Client{Scheme: kex.PinnedECDH{}, Config: &kex.ClientConfig{Pin: pin}}
-	res := alice.Chat(ctx, url, [][]byte{[]byte("hi Bob")})
-	if !errors.Is(res.Err, kex.ErrBadSignature) {
-		t.Fatalf("client error %v, want %v", res.Err, kex.ErrBadSignature)
+
+	// The server_hello: a doc server signs it, then sends it with one
+	// more space. The lab's client refuses at check 5 and sends nothing.
+	sample := spaceSites(encode("server_hello", bin("nonce", make([]byte, 32)), bin("key_share", make([]byte, 32)),
+		str("chosen", "pinned-ecdh"), bin("certificate", []byte("cert"))))
+	for k := range sample {
+		d := &docServer{scheme: kex.NamePinnedECDH}
+		d.opts.tamperSH = func(sh []byte) []byte {
+			sites := spaceSites(sh)
+			if len(sites) != len(sample) {
+				t.Errorf("server_hello has another shape than the sample: %s", sh)
+			}
+			return insertSpace(sh, sites[k])
+		}
+		url, cfg := startDocServer(t, d)
+		res := (&victim.Client{Scheme: kex.PinnedECDH(), Config: cfg}).Chat(ctx, url, [][]byte{[]byte("hi Bob")})
+		if !errors.Is(res.Err, kex.ErrBadSignature) {
+			t.Errorf("space %d of server_hello: client error %v, want %v", k, res.Err, kex.ErrBadSignature)
+		}
+		if len(res.Sent) != 0 {
+			t.Errorf("client sent %q after a failed check", res.Sent)
+		}
+		ce := closeOf(t, <-d.done)
+		if ce.Code != websocket.StatusPolicyViolation || ce.Reason != "server signature does not verify" {
+			t.Errorf("client closed with %d %q", ce.Code, ce.Reason)
+		}
 	}
-	if len(res.Sent) != 0 {
-		t.Errorf("client sent %q after a failed check", res.Sent)
+
+	// The client_hello: the doc client sends it with one more space than
+	// the one it hashes, as if someone on the path had added it. The lab
+	// server signs what it received, and the doc client's check 5 fails.
+	chSample := encode("client_hello", bin("nonce", make([]byte, 32)), bin("key_share", make([]byte, 32)), list("offered", "pinned-ecdh"))
+	for k := range spaceSites(chSample) {
+		base, bob := labServer(t, kex.PinnedECDH(), nil)
+		ws := docDial(t, ctx, base, kex.NamePinnedECDH)
+		var sent []byte
+		o := clientOpts{
+			pin: bobIdentity().Pin(),
+			chFormat: func(nonce, keyShare []byte, offered []string) []byte {
+				ch := encode("client_hello", bin("nonce", nonce), bin("key_share", keyShare), list("offered", offered...))
+				sent = insertSpace(ch, spaceSites(ch)[k])
+				return sent
+			},
+			tamperCH: func([]byte) []byte { // what the client believes it sent
+				return encode("client_hello", bin("nonce", must(t, sent, "nonce")), bin("key_share", must(t, sent, "key_share")), list("offered", "pinned-ecdh"))
+			},
+		}
+		_, err := pinnedClient(ctx, ws, o)
+		var r *errRefused
+		if !errors.As(err, &r) || r.reason != "server signature does not verify" {
+			t.Errorf("space %d of client_hello: doc client %v, want a refusal at check 5", k, err)
+		}
+		if sess := serverSession(t, bob); sess.Ending != victim.EndPeer {
+			t.Errorf("server session ended %q: %v", sess.Ending, sess.Err)
+		}
 	}
-	ce := <-ds.done
-	if ce.Code != websocket.StatusPolicyViolation || ce.Reason != "server signature does not verify" {
-		t.Errorf("client closed with %d %q", ce.Code, ce.Reason)
+}
+
+// must decodes a client_hello the doc client sent and returns one field.
+func must(t *testing.T, ch []byte, field string) []byte {
+	m, err := decode(ch, "client_hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.bytes(field)
+}
+
+// TestWhiteSpaceAcrossTheHelloBoundary: in v1, a space after a hello's
+// closing brace was allowed and the transcript was a plain concatenation,
+// so an attacker could move a space from the end of client_hello to the
+// start of server_hello without changing SHA-256(CH ‖ SH). v2 refuses
+// white space around the object, and frames each message with its length.
+func TestWhiteSpaceAcrossTheHelloBoundary(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	ch := encode("client_hello", bin("nonce", make([]byte, 32)), bin("key_share", make([]byte, 32)), list("offered", "pinned-ecdh"))
+	sh := encode("server_hello", bin("nonce", make([]byte, 32)), bin("key_share", make([]byte, 32)))
+
+	// Concatenated, the move is invisible; framed, it is not.
+	v1a := sha256.Sum256(slices.Concat(ch, []byte(" "), sh))
+	v1b := sha256.Sum256(slices.Concat(ch, []byte(" "), sh))
+	if v1a != v1b {
+		t.Fatal("the concatenations differ")
+	}
+	moved := [][2][]byte{{append(bytes.Clone(ch), ' '), sh}, {ch, append([]byte(" "), sh...)}}
+	for _, impl := range []func(...[]byte) []byte{transcriptHash, kex.TranscriptHash} {
+		if bytes.Equal(impl(moved[0][0], moved[0][1]), impl(moved[1][0], moved[1][1])) {
+			t.Error("the framed transcript hash does not see a space move across the boundary")
+		}
+	}
+
+	// And the decoders refuse the space on either side of the boundary.
+	base, _ := labServer(t, kex.PinnedECDH(), nil)
+	ws := docDial(t, ctx, base, kex.NamePinnedECDH)
+	priv, nonce := keyShare()
+	trailing := append(encode("client_hello", bin("nonce", nonce), bin("key_share", priv.PublicKey().Bytes()), list("offered", "pinned-ecdh")), ' ')
+	if err := ws.Write(ctx, websocket.MessageText, trailing); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := ws.Read(ctx)
+	ce := closeOf(t, err)
+	if ce.Code != websocket.StatusProtocolError || !strings.HasPrefix(ce.Reason, "wire: malformed message: ") {
+		t.Errorf("a client_hello with a trailing space: server closed with %d %q, want 1002 malformed", ce.Code, ce.Reason)
+	}
+
+	d := &docServer{scheme: kex.NamePinnedECDH}
+	d.opts.tamperSH = func(sh []byte) []byte { return append([]byte(" "), sh...) }
+	url, cfg := startDocServer(t, d)
+	res := (&victim.Client{Scheme: kex.PinnedECDH(), Config: cfg}).Chat(ctx, url, [][]byte{[]byte("hi")})
+	if res.Err == nil || !strings.Contains(res.Err.Error(), "malformed message") {
+		t.Errorf("a server_hello with a leading space: client error %v, want malformed", res.Err)
+	}
+	ce = closeOf(t, <-d.done)
+	if ce.Code != websocket.StatusProtocolError {
+		t.Errorf("client closed with %d %q, want 1002", ce.Code, ce.Reason)
+	}
+}
+
+// TestServerEndings: how the lab's server names a session's end, for the
+// ways a client can leave (protocol.md, "Ending a conversation").
+func TestServerEndings(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		leave  func(ctx context.Context, s *docSession, ws *websocket.Conn)
+		ending string
+		is     error
+	}{
+		{"end record, then close 1000", func(ctx context.Context, s *docSession, ws *websocket.Conn) {
+			s.end(ctx)
+			s.receive(ctx)
+			ws.Close(websocket.StatusNormalClosure, "bye")
+		}, victim.EndClean, nil},
+		{"end record, then close 1001", func(ctx context.Context, s *docSession, ws *websocket.Conn) {
+			s.end(ctx)
+			ws.Close(websocket.StatusGoingAway, "client interrupted")
+		}, victim.EndClean, nil},
+		{"close 1000 with no end record", func(ctx context.Context, s *docSession, ws *websocket.Conn) {
+			ws.Close(websocket.StatusNormalClosure, "bye")
+		}, victim.EndTruncated, channel.ErrTruncated},
+		{"connection dropped with no end record", func(ctx context.Context, s *docSession, ws *websocket.Conn) {
+			ws.CloseNow()
+		}, victim.EndTruncated, channel.ErrTruncated},
+		{"close 4011, which is no refusal", func(ctx context.Context, s *docSession, ws *websocket.Conn) {
+			ws.Close(4011, "internal error")
+		}, victim.EndTruncated, channel.ErrTruncated},
+		{"close 4008, a browser's refusal", func(ctx context.Context, s *docSession, ws *websocket.Conn) {
+			ws.Close(4008, "refused")
+		}, victim.EndPeer, nil},
+		{"close 1008", func(ctx context.Context, s *docSession, ws *websocket.Conn) {
+			ws.Close(websocket.StatusPolicyViolation, "refused")
+		}, victim.EndPeer, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := testCtx(t)
+			base, bob := labServer(t, kex.UnauthECDH(), nil)
+			ws := docDial(t, ctx, base, kex.NameUnauthECDH)
+			s, err := unauthClient(ctx, ws, clientOpts{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.send(ctx, []byte("one"))
+			if _, err := s.receive(ctx); err != nil {
+				t.Fatal(err)
+			}
+			tc.leave(ctx, s, ws)
+			sess := serverSession(t, bob)
+			if sess.Ending != tc.ending {
+				t.Errorf("server session ended %q (%v), want %q", sess.Ending, sess.Err, tc.ending)
+			}
+			if tc.is != nil && !errors.Is(sess.Err, tc.is) {
+				t.Errorf("server session error %v, want %v", sess.Err, tc.is)
+			}
+			if tc.ending == victim.EndClean && sess.Err != nil {
+				t.Errorf("clean session with error %v", sess.Err)
+			}
+		})
 	}
 }

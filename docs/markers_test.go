@@ -13,102 +13,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mitmlab/mitmlab/attacker"
 	"github.com/mitmlab/mitmlab/channel"
-	"github.com/mitmlab/mitmlab/kex"
 	"github.com/mitmlab/mitmlab/scenarios"
 	"github.com/mitmlab/mitmlab/trace"
 	"github.com/mitmlab/mitmlab/wire"
 )
-
-// namedErrors are the sentinels protocol.md's error table must list. A code
-// of 0 means the side drops the connection without a close frame.
-var namedErrors = map[string]struct {
-	err  error
-	code int
-}{
-	"wire.ErrMalformed":         {wire.ErrMalformed, 1002},
-	"wire.ErrUnknownType":       {wire.ErrUnknownType, 1002},
-	"wire.ErrUnknownField":      {wire.ErrUnknownField, 1002},
-	"wire.ErrMissingField":      {wire.ErrMissingField, 1002},
-	"wire.ErrFieldLength":       {wire.ErrFieldLength, 1002},
-	"wire.ErrMessageTooLarge":   {wire.ErrMessageTooLarge, 1009},
-	"wire.ErrUnexpectedMessage": {wire.ErrUnexpectedMessage, 1002},
-	"wire.ErrBinaryMessage":     {wire.ErrBinaryMessage, 1002},
-	"wire.ErrPeerClosed":        {wire.ErrPeerClosed, 0},
-	"channel.ErrReplay":         {channel.ErrReplay, 1008},
-	"channel.ErrOutOfOrder":     {channel.ErrOutOfOrder, 1008},
-	"channel.ErrDecrypt":        {channel.ErrDecrypt, 1008},
-	"channel.ErrSeqExhausted":   {channel.ErrSeqExhausted, 1008},
-	"channel.ErrTooLarge":       {channel.ErrTooLarge, 1011},
-	"kex.ErrPinMismatch":        {kex.ErrPinMismatch, 1008},
-	"kex.ErrBadSignature":       {kex.ErrBadSignature, 1008},
-	"kex.ErrBadFinished":        {kex.ErrBadFinished, 1008},
-	"kex.ErrLowOrderPoint":      {kex.ErrLowOrderPoint, 1008},
-	"kex.ErrBadCertificate":     {kex.ErrBadCertificate, 1008},
-	"kex.ErrNotEd25519":         {kex.ErrNotEd25519, 1008},
-	"kex.ErrSchemeNotOffered":   {kex.ErrSchemeNotOffered, 1008},
-	"kex.ErrNoCommonScheme":     {kex.ErrNoCommonScheme, 1008},
-	"kex.ErrBadKey":             {kex.ErrBadKey, 1008},
-	"kex.ErrKeySize":            {kex.ErrKeySize, 1008},
-	"kex.ErrBadKeyTransport":    {kex.ErrBadKeyTransport, 1008},
-	"kex.ErrMissingIdentity":    {kex.ErrMissingIdentity, 1008},
-	"kex.ErrDowngrade":          {kex.ErrDowngrade, 1008},
-	"kex.ErrNoPin":              {kex.ErrNoPin, 0},
-	"kex.ErrBadPin":             {kex.ErrBadPin, 0},
-	"kex.ErrTruncatedHandshake": {kex.ErrTruncatedHandshake, 0},
-}
-
-// TestErrorTable checks every row of protocol.md's named-error table: the
-// text is the sentinel's, and the close code is the one wire.CloseCode
-// gives (or "none" for the errors on which a side drops the connection).
-// It also checks that every Err variable in wire, channel and kex has a row.
-func TestErrorTable(t *testing.T) {
-	t.Parallel()
-	doc := readDoc(t, "protocol.md")
-	rows := tableRows(section(t, doc, "### Named errors"))
-	seen := map[string]bool{}
-	for _, r := range rows {
-		if len(r) != 4 {
-			t.Errorf("row %q has %d cells, want 4", r, len(r))
-			continue
-		}
-		name, text, code := unquote(r[0]), unquote(r[1]), r[2]
-		seen[name] = true
-		want, ok := namedErrors[name]
-		if !ok {
-			t.Errorf("protocol.md lists %s, which the test does not know", name)
-			continue
-		}
-		if got := want.err.Error(); got != text {
-			t.Errorf("%s: text %q, protocol.md says %q", name, got, text)
-		}
-		isViolation := kex.Detected(want.err)
-		switch {
-		case want.code == 0:
-			if !strings.HasPrefix(code, "none") {
-				t.Errorf("%s: protocol.md says %s, want none", name, code)
-			}
-		case code != strconv.Itoa(want.code):
-			t.Errorf("%s: protocol.md says close code %s, want %d", name, code, want.code)
-		case int(wire.CloseCode(want.err)) != want.code:
-			t.Errorf("%s: wire.CloseCode gives %d, want %d", name, wire.CloseCode(want.err), want.code)
-		case isViolation != (want.code == 1008):
-			t.Errorf("%s: a wire.Violation is %v, but its code is %d", name, isViolation, want.code)
-		}
-	}
-	for _, name := range slices.Sorted(maps.Keys(namedErrors)) {
-		if !seen[name] {
-			t.Errorf("protocol.md's error table has no row for %s", name)
-		}
-	}
-	for _, name := range declaredErrors(t, "wire", "channel", "kex") {
-		if _, ok := namedErrors[name]; !ok {
-			t.Errorf("%s is declared in the code but not in protocol.md's error table", name)
-		}
-	}
-}
 
 // declaredErrors returns pkg.ErrX for each package-level variable whose
 // name starts with Err, in the non-test files of dirs.
@@ -153,6 +65,20 @@ var (
 	markerTable = regexp.MustCompile("^`((?:[a-z]+/)+[a-z_]+\\.go)`$")
 )
 
+// allPages is every markdown page under docs.
+func allPages(t *testing.T) []string {
+	t.Helper()
+	pages, err := filepath.Glob("*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	more, err := filepath.Glob("scenarios/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(pages, more...)
+}
+
 // TestInsecureMarkers checks that architecture.md's table lists every
 // INSECURE marker in the code: for each file and lesson, as many rows as
 // the code has markers. The docs cite files, never line numbers, so a
@@ -160,12 +86,7 @@ var (
 // number is an error.
 func TestInsecureMarkers(t *testing.T) {
 	t.Parallel()
-	pages, err := filepath.Glob("scenarios/*.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pages = append(pages, "architecture.md", "protocol.md", "answers.md")
-	for _, page := range pages {
+	for _, page := range allPages(t) {
 		for _, m := range lineCite.FindAllStringSubmatch(readDoc(t, page), -1) {
 			t.Errorf("%s cites %s:%s; cite the file and its INSECURE label, not a line that will move", page, m[1], m[2])
 		}
@@ -188,11 +109,11 @@ func TestInsecureMarkers(t *testing.T) {
 		cited[f[1]+" "+l[1]]++
 	}
 	found := map[string]int{}
-	err = filepath.WalkDir("..", func(path string, d os.DirEntry, err error) error {
+	err := filepath.WalkDir("..", func(path string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata" || path == filepath.Join("..", "docs")) {
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != ".." || d.Name() == "testdata" || path == filepath.Join("..", "docs")) {
 			return filepath.SkipDir
 		}
 		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
@@ -211,14 +132,14 @@ func TestInsecureMarkers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for k, n := range found {
-		if cited[k] != n {
-			t.Errorf("architecture.md's marker table has %d rows for %s; the code has %d markers", cited[k], k, n)
+	for _, k := range slices.Sorted(maps.Keys(found)) {
+		if cited[k] != found[k] {
+			t.Errorf("architecture.md's marker table has %d rows for %s; the code has %d markers", cited[k], k, found[k])
 		}
 	}
-	for k, n := range cited {
+	for _, k := range slices.Sorted(maps.Keys(cited)) {
 		if found[k] == 0 {
-			t.Errorf("architecture.md's marker table has %d rows for %s; the code has none", n, k)
+			t.Errorf("architecture.md's marker table has %d rows for %s; the code has none", cited[k], k)
 		}
 	}
 }
@@ -229,8 +150,8 @@ func TestTraceEventFields(t *testing.T) {
 	t.Parallel()
 	doc := readDoc(t, "protocol.md")
 	seq := uint64(0)
-	e := trace.Event{Index: 1, Conn: 1, Leg: trace.LegA, Dir: wire.ClientToServer, Type: "data", Size: 1,
-		Verdict: trace.Read, Seq: &seq, Recovered: []byte("x"), Note: "n", Raw: []byte("raw")}
+	e := trace.Event{Index: 1, Conn: 1, Name: "alice", Leg: trace.LegA, Dir: wire.ClientToServer, Type: "data", Size: 1,
+		Verdict: trace.Read, Seq: &seq, Recovered: []byte("x"), Note: "n", Time: time.Unix(0, 1), Raw: []byte("raw")}
 	b, err := json.Marshal(e)
 	if err != nil {
 		t.Fatal(err)
@@ -254,16 +175,31 @@ func TestTraceEventFields(t *testing.T) {
 	for _, r := range tableRows(section(t, doc, "## Verdicts")) {
 		verdicts = append(verdicts, unquote(r[0]))
 	}
-	want := []string{string(trace.Public), string(trace.Substituted), string(trace.Read), string(trace.Opaque), string(trace.Forged), string(trace.Blocked)}
-	if !slices.Equal(verdicts, want) {
-		t.Errorf("protocol.md's verdicts %q, want %q", verdicts, want)
+	var want []string
+	for _, v := range trace.Verdicts() {
+		want = append(want, string(v))
+	}
+	if !slices.Equal(slices.Sorted(slices.Values(verdicts)), slices.Sorted(slices.Values(want))) {
+		t.Errorf("protocol.md's verdicts %q, trace has %q", verdicts, want)
+	}
+	// The CLI reference and the TUI reference name them too.
+	for _, page := range []string{"cli.md", "tui.md"} {
+		text := readDoc(t, page)
+		for _, v := range want {
+			if !strings.Contains(text, strings.ToUpper(v)) && !strings.Contains(text, "`"+v+"`") {
+				t.Errorf("%s does not mention the verdict %s", page, v)
+			}
+		}
 	}
 }
 
-// TestScenarioIndex checks that scenarios/README.md has one row per
-// scenario in the catalogue, in its order, naming its attack, and that
-// each has a page.
-func TestScenarioIndex(t *testing.T) {
+// TestCatalogueAndAttacks checks that the attack table, the scenario
+// catalogue, scenarios/README.md and the pages agree: one row per
+// scenario, in the catalogue's order, naming its attack; one page per
+// scenario whose first lines name its scheme and attack, and no page
+// without a scenario; one row per attack in architecture.md, and every
+// attack and scheme named in cli.md.
+func TestCatalogueAndAttacks(t *testing.T) {
 	t.Parallel()
 	rows := tableRows(readDoc(t, "scenarios/README.md"))
 	cat := scenarios.Catalogue()
@@ -271,28 +207,227 @@ func TestScenarioIndex(t *testing.T) {
 		t.Errorf("scenarios/README.md has %d rows; the catalogue has %d scenarios", len(rows), len(cat))
 	}
 	link := regexp.MustCompile(`^\[([a-z0-9-]+)\]\(([a-z0-9-]+\.md)\)$`)
+	pages := map[string]bool{}
 	for i, sc := range cat {
-		if i >= len(rows) {
-			t.Errorf("no row for %s", sc.Name)
+		pages[sc.Name+".md"] = true
+		if i < len(rows) {
+			r := rows[i]
+			m := link.FindStringSubmatch(r[0])
+			if m == nil || m[1] != sc.Name || m[2] != sc.Name+".md" {
+				t.Errorf("row %d is %q, want a link to %s.md", i, r[0], sc.Name)
+			}
+			if len(r) < 4 || !strings.HasPrefix(r[2], "`"+sc.Scheme.Name+"`") || !strings.HasPrefix(r[3], "`"+sc.Attack+"`") {
+				t.Errorf("row %s: %q, want the scheme `%s` and the attack `%s` in columns 3 and 4", sc.Name, r, sc.Scheme.Name, sc.Attack)
+			}
+		}
+		page, err := os.ReadFile(filepath.Join("scenarios", sc.Name+".md"))
+		if err != nil {
+			t.Errorf("no page for %s: %v", sc.Name, err)
 			continue
 		}
-		r := rows[i]
-		m := link.FindStringSubmatch(r[0])
-		if m == nil || m[1] != sc.Name || m[2] != sc.Name+".md" {
-			t.Errorf("row %d is %q, want a link to %s.md", i, r[0], sc.Name)
+		head := string(page[:min(len(page), 1200)])
+		if !strings.HasPrefix(head, "# "+sc.Name+": ") {
+			t.Errorf("scenarios/%s.md does not start with \"# %s: \"", sc.Name, sc.Name)
 		}
-		if _, err := os.Stat(filepath.Join("scenarios", sc.Name+".md")); err != nil {
-			t.Errorf("no page for %s: %v", sc.Name, err)
+		if !strings.Contains(head, "**Scheme:** `"+sc.Scheme.Name+"`") || !strings.Contains(head, "**Attack:** `"+sc.Attack+"`") {
+			t.Errorf("scenarios/%s.md's first lines do not say **Scheme:** `%s` and **Attack:** `%s`", sc.Name, sc.Scheme.Name, sc.Attack)
 		}
-		if !strings.HasPrefix(r[2], "`"+string(sc.Attack)+"`") {
-			t.Errorf("row %s: attack %q, the catalogue says %s", sc.Name, r[2], sc.Attack)
+		if tls := string(sc.TLS); tls != "" && !strings.Contains(head, "wss://") {
+			t.Errorf("scenarios/%s.md's first lines do not say the victims speak wss://", sc.Name)
 		}
 	}
+	files, err := filepath.Glob("scenarios/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if b := filepath.Base(f); b != "README.md" && !pages[b] {
+			t.Errorf("%s is the page of no scenario in the catalogue", f)
+		}
+	}
+
+	arch := readDoc(t, "architecture.md")
+	attackRows := tableRows(section(t, arch, "## The attack table"))
+	var documented []string
+	for _, r := range attackRows {
+		documented = append(documented, unquote(r[0]))
+	}
+	var names []string
 	for _, a := range attacker.Attacks() {
-		if !strings.Contains(readDoc(t, "architecture.md"), "| `"+string(a)+"` |") {
-			t.Errorf("architecture.md's attack table has no row for %s", a)
+		names = append(names, a.Name)
+	}
+	if !slices.Equal(documented, names) {
+		t.Errorf("architecture.md's attack table lists %q; attacker.Attacks() is %q", documented, names)
+	}
+	cli := readDoc(t, "cli.md")
+	for _, a := range names {
+		if !strings.Contains(cli, "`"+a+"`") {
+			t.Errorf("cli.md does not name the attack %s", a)
 		}
 	}
+	for _, s := range scenarios.Schemes() {
+		if !strings.Contains(cli, "`"+s.Name+"`") {
+			t.Errorf("cli.md does not name the scheme %s", s.Name)
+		}
+		if !strings.Contains(arch, "`"+s.Name+"`") {
+			t.Errorf("architecture.md does not name the scheme %s", s.Name)
+		}
+	}
+}
+
+// TestSchemesDocumented checks that protocol.md has a section for every
+// scheme the catalogue uses, that the overview table lists each with its
+// handshake messages in order, and that the record suites named there are
+// the schemes' own.
+func TestSchemesDocumented(t *testing.T) {
+	t.Parallel()
+	doc := readDoc(t, "protocol.md")
+	rows := tableRows(section(t, doc, "## Overview"))
+	byName := map[string][]string{}
+	for _, r := range rows {
+		byName[unquote(r[0])] = r
+	}
+	for _, s := range scenarios.Schemes() {
+		section(t, doc, "### "+s.Name)
+		r, ok := byName[s.Name]
+		if !ok {
+			t.Errorf("protocol.md's overview has no row for %s", s.Name)
+			continue
+		}
+		var msgs []string
+		for _, m := range regexp.MustCompile("`([a-z_]+)`").FindAllStringSubmatch(r[1], -1) {
+			msgs = append(msgs, m[1])
+		}
+		var want []string
+		for _, m := range s.Messages {
+			want = append(want, string(m.MessageType()))
+		}
+		if !slices.Equal(msgs, want) {
+			t.Errorf("protocol.md's overview gives %s the messages %q; the scheme has %q", s.Name, msgs, want)
+		}
+		suite := string(s.Suite)
+		if suite == "" {
+			suite = string(channel.AES256GCM)
+		}
+		records := map[string]string{"aes-256-gcm": "AES-256-GCM", "null": "null: plaintext"}[suite]
+		if r[len(r)-1] != records {
+			t.Errorf("protocol.md's overview says %s's records are %q; its suite is %s", s.Name, r[len(r)-1], suite)
+		}
+	}
+	if !strings.Contains(doc, "`"+wire.Subprotocol("<scheme>")+"`") {
+		t.Errorf("protocol.md does not give the subprotocol %s", wire.Subprotocol("<scheme>"))
+	}
+}
+
+// TestMessageTables holds protocol.md's message tables to the lab's
+// codecs: the same fields, the same optional ones, and the lengths they
+// give, probed at each bound and one past it.
+func TestMessageTables(t *testing.T) {
+	t.Parallel()
+	doc := readDoc(t, "protocol.md")
+	codecs := map[wire.Type]*wire.Codec{}
+	msgs := map[wire.Type]wire.Message{}
+	for _, s := range scenarios.Schemes() {
+		for _, m := range append(slices.Clone(s.Messages), &wire.Data{}, &wire.End{}) {
+			codecs[m.MessageType()] = s.Codec()
+			msgs[m.MessageType()] = m
+		}
+	}
+	for typ, m := range msgs {
+		rows := tableRows(section(t, doc, "### `"+string(typ)+"`"))
+		var fields []string
+		for _, r := range rows {
+			if len(r) != 5 {
+				t.Errorf("%s: row %q has %d cells, want 5", typ, r, len(r))
+				continue
+			}
+			name := unquote(r[0])
+			fields = append(fields, name)
+			var f *wire.Field
+			for _, ff := range m.Fields() {
+				if ff.Name == name {
+					f = &ff
+				}
+			}
+			if f == nil {
+				t.Errorf("%s: protocol.md lists a field %s the message does not have", typ, name)
+				continue
+			}
+			if optional := r[3] == "no"; optional != f.IsOptional() {
+				t.Errorf("%s.%s: protocol.md says required %q; optional in the code: %v", typ, name, r[3], f.IsOptional())
+			}
+			lo, hi, ok := bounds(r[2])
+			if !ok {
+				continue // a number: no length
+			}
+			for _, n := range []int{lo - 1, lo, hi, hi + 1} {
+				if n < 0 || (n == 0 && r[1] != "base64") {
+					continue
+				}
+				raw := probe(t, typ, name, n)
+				if len(raw) > wire.MaxMessageSize {
+					continue // the field's bound is past the message's
+				}
+				_, err := codecs[typ].Decode(raw)
+				accept := n >= lo && n <= hi
+				if n == 0 && f.IsOptional() {
+					accept = true // empty means absent
+				}
+				if (err == nil) != accept {
+					t.Errorf("%s.%s with %d bytes or items: protocol.md says %q, the lab says %v", typ, name, n, r[2], err)
+				}
+			}
+		}
+		var want []string
+		for _, f := range m.Fields() {
+			want = append(want, f.Name)
+		}
+		if !slices.Equal(fields, want) {
+			t.Errorf("protocol.md lists %s's fields as %q; the code has %q, in that order", typ, fields, want)
+		}
+	}
+}
+
+// bounds reads a "bytes" cell: "32", "1 to 2,048", "0 to 16 items, each 1 to 64".
+func bounds(cell string) (lo, hi int, ok bool) {
+	cell = strings.ReplaceAll(cell, ",", "")
+	f := strings.Fields(cell)
+	switch {
+	case len(f) == 1:
+		n, err := strconv.Atoi(f[0])
+		return n, n, err == nil
+	case len(f) >= 3 && f[1] == "to":
+		a, err1 := strconv.Atoi(f[0])
+		b, err2 := strconv.Atoi(f[2])
+		return a, b, err1 == nil && err2 == nil
+	}
+	return 0, 0, false
+}
+
+// probe builds a message of type typ, valid but for field, which gets n
+// bytes (or n items).
+func probe(t *testing.T, typ wire.Type, field string, n int) []byte {
+	t.Helper()
+	var ms []member
+	for _, s := range messageSpecs[string(typ)] {
+		size := s.min
+		if s.name == field {
+			size = n
+		} else if s.optional {
+			continue
+		}
+		switch s.kind {
+		case kBytes:
+			ms = append(ms, bin(s.name, make([]byte, size)))
+		case kText:
+			ms = append(ms, str(s.name, strings.Repeat("a", size)))
+		case kUint:
+			ms = append(ms, num(s.name, 0))
+		case kList:
+			ms = append(ms, list(s.name, slices.Repeat([]string{"pinned-ecdh"}, size)...))
+		}
+	}
+	return encode(string(typ), ms...)
 }
 
 var (
@@ -314,16 +449,17 @@ func slug(h string) string {
 	return b.String()
 }
 
-// TestLinks checks that every relative link in the pages this test owns
+// TestLinks checks that every relative link in every page under docs
 // points to a file that exists and, with a #fragment, to a heading in it.
 func TestLinks(t *testing.T) {
 	t.Parallel()
-	pages := []string{"protocol.md", "architecture.md", "scenarios/README.md",
-		"scenarios/plaintext-rsa.md", "scenarios/unauth-ecdh.md", "scenarios/pinned-ecdh.md"}
-	for _, page := range pages {
-		for _, m := range mdLink.FindAllStringSubmatch(readDoc(t, page), -1) {
+	for _, page := range allPages(t) {
+		text := readDoc(t, page)
+		// Links inside code blocks are not links.
+		text = regexp.MustCompile("(?s)```.*?```").ReplaceAllString(text, "")
+		for _, m := range mdLink.FindAllStringSubmatch(text, -1) {
 			target := m[1]
-			if strings.Contains(target, "://") {
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
 				continue
 			}
 			file, frag, _ := strings.Cut(target, "#")
@@ -331,12 +467,17 @@ func TestLinks(t *testing.T) {
 			if file != "" {
 				path = filepath.Join(filepath.Dir(page), file)
 			}
-			b, err := os.ReadFile(path)
+			info, err := os.Stat(path)
 			if err != nil {
 				t.Errorf("%s links to %s: %v", page, target, err)
 				continue
 			}
-			if frag == "" {
+			if frag == "" || info.IsDir() {
+				continue
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Errorf("%s links to %s: %v", page, target, err)
 				continue
 			}
 			var anchors []string
@@ -346,6 +487,111 @@ func TestLinks(t *testing.T) {
 			if !slices.Contains(anchors, frag) {
 				t.Errorf("%s links to %s, but %s has no heading #%s", page, target, path, frag)
 			}
+		}
+	}
+}
+
+// TestPackageTable checks architecture.md's package table against the
+// code: one row per package, and for each the lab packages its non-test
+// files import.
+func TestPackageTable(t *testing.T) {
+	t.Parallel()
+	const module = "github.com/mitmlab/mitmlab/"
+	rows := tableRows(section(t, readDoc(t, "architecture.md"), "## Packages"))
+	documented := map[string]bool{}
+	for _, r := range rows {
+		if len(r) != 3 {
+			t.Errorf("row %q has %d cells, want 3", r, len(r))
+			continue
+		}
+		dir := strings.TrimSuffix(unquote(r[0]), "/")
+		documented[dir] = true
+		var want []string
+		switch r[2] {
+		case "none", "test files only":
+		default:
+			for _, c := range strings.Split(r[2], ", ") {
+				want = append(want, unquote(c))
+			}
+		}
+		files, err := filepath.Glob(filepath.Join("..", filepath.FromSlash(dir), "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		nonTest := 0
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			nonTest++
+			file, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, imp := range file.Imports {
+				p, _ := strconv.Unquote(imp.Path.Value)
+				if rest, ok := strings.CutPrefix(p, module); ok {
+					got[rest] = true
+				}
+			}
+		}
+		if (nonTest == 0) != (r[2] == "test files only") {
+			t.Errorf("%s: %d non-test files, but the table says %q", dir, nonTest, r[2])
+		}
+		if g := slices.Sorted(maps.Keys(got)); !slices.Equal(g, slices.Sorted(slices.Values(want))) {
+			t.Errorf("architecture.md says %s imports %q; it imports %q", dir, want, g)
+		}
+	}
+	err := filepath.WalkDir("..", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		if name := d.Name(); path != ".." && (strings.HasPrefix(name, ".") || name == "testdata") {
+			return filepath.SkipDir
+		}
+		gofiles, _ := filepath.Glob(filepath.Join(path, "*.go"))
+		rel, _ := filepath.Rel("..", path)
+		if len(gofiles) > 0 && !documented[filepath.ToSlash(rel)] {
+			t.Errorf("architecture.md's package table has no row for %s", filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+var fileCite = regexp.MustCompile("`((?:[a-z]+/)+[a-z_]+\\.(?:go|pem|txtar|golden))`")
+
+// TestFileCitations checks that every file the pages cite in backquotes,
+// such as `kex/pinned.go`, exists.
+func TestFileCitations(t *testing.T) {
+	t.Parallel()
+	for _, page := range allPages(t) {
+		for _, m := range fileCite.FindAllStringSubmatch(readDoc(t, page), -1) {
+			if _, err := os.Stat(filepath.Join("..", filepath.FromSlash(m[1]))); err != nil {
+				t.Errorf("%s cites %s, which does not exist", page, m[1])
+			}
+		}
+	}
+}
+
+// TestDocImplImportsNoLab: the second implementation is written from
+// protocol.md alone, so it may import none of the lab's packages.
+func TestDocImplImportsNoLab(t *testing.T) {
+	t.Parallel()
+	f, err := parser.ParseFile(token.NewFileSet(), "docimpl_test.go", nil, parser.ImportsOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, imp := range f.Imports {
+		p, _ := strconv.Unquote(imp.Path.Value)
+		if strings.HasPrefix(p, "github.com/mitmlab/") {
+			t.Errorf("docimpl_test.go imports %s; it must rest on protocol.md alone", p)
 		}
 	}
 }

@@ -27,12 +27,15 @@ var (
 
 // Configuration and connection errors.
 var (
-	// ErrNoPin is returned by the pinned-ecdh client when it has no pin and
-	// was not told to skip the check.
+	// ErrNoPin is returned by a client that must check the server's key
+	// and has no pin, and was not told to skip the check.
 	ErrNoPin = errors.New("no pin configured for the server's key")
 	// ErrBadPin is returned for a pin that is not "sha256/" and 32 bytes of
 	// standard base64.
 	ErrBadPin = errors.New("pin is not sha256/BASE64 of 32 bytes")
+	// ErrNoIdentity is returned by a server half that needs an identity
+	// and was given none.
+	ErrNoIdentity = errors.New("server needs an identity (certificate and key)")
 	// ErrTruncatedHandshake is returned when the peer closes or the
 	// connection drops before the handshake is done. It wraps the reason.
 	ErrTruncatedHandshake = errors.New("handshake cut short")
@@ -64,10 +67,7 @@ func (e *HandshakeError) Unwrap() error { return e.Err }
 // Detected reports whether err is a security check that failed, as opposed
 // to a peer that went away or a configuration mistake: that is, whether the
 // side that returned err noticed an attack (or a broken peer).
-func Detected(err error) bool {
-	var v wire.Violation
-	return errors.As(err, &v)
-}
+func Detected(err error) bool { return wire.Detected(err) }
 
 // Reason returns the short text of the security check that err failed, such
 // as "key does not match pin", or err's full text when it is no such check.
@@ -80,17 +80,4 @@ func Reason(err error) string {
 		return ""
 	}
 	return err.Error()
-}
-
-// hs builds HandshakeErrors for one scheme and side.
-type hs struct {
-	scheme string
-	side   Side
-}
-
-func (h hs) fail(step string, err error) error {
-	if errors.Is(err, wire.ErrPeerClosed) {
-		err = fmt.Errorf("%w: %w", ErrTruncatedHandshake, err)
-	}
-	return &HandshakeError{Scheme: h.scheme, Side: h.side, Step: step, Err: err}
 }

@@ -2,437 +2,501 @@ package kex_test
 
 import (
 	"bytes"
-	"crypto/ed25519"
-	"crypto/hkdf"
-	"crypto/hmac"
-	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/x509"
+	"context"
+	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/coder/websocket"
 
 	"github.com/mitmlab/mitmlab/channel"
 	"github.com/mitmlab/mitmlab/kex"
 	"github.com/mitmlab/mitmlab/wire"
 )
 
-// expandLabel is RFC 8446 §7.1's HKDF-Expand-Label written out again with
-// crypto/hkdf, with the lab's "mitmlab1 " prefix:
-//
-//	struct {
-//	    uint16 length = Length;
-//	    opaque label<7..255> = "mitmlab1 " + Label;
-//	    opaque context<0..255> = Context;
-//	} HkdfLabel;
-func expandLabel(t *testing.T, secret []byte, label string, context []byte, n int) []byte {
-	t.Helper()
-	full := "mitmlab1 " + label
-	info := []byte{byte(n >> 8), byte(n), byte(len(full))}
-	info = append(info, full...)
-	info = append(info, byte(len(context)))
-	info = append(info, context...)
-	out, err := hkdf.Expand(sha256.New, secret, string(info), n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func extract(t *testing.T, ikm []byte) []byte {
-	t.Helper()
-	prk, err := hkdf.Extract(sha256.New, ikm, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return prk
-}
-
-func sha(parts ...[]byte) []byte {
-	h := sha256.New()
-	for _, p := range parts {
-		h.Write(p)
-	}
-	return h.Sum(nil)
-}
-
-func hmacSHA256(key []byte, parts ...[]byte) []byte {
-	m := hmac.New(sha256.New, key)
-	for _, p := range parts {
-		m.Write(p)
-	}
-	return m.Sum(nil)
-}
-
-// trafficSecrets is the lab's traffic key derivation computed independently.
-func trafficSecrets(t *testing.T, prk, th []byte) *channel.Secrets {
-	var s channel.Secrets
-	copy(s.ClientToServer.Key[:], expandLabel(t, prk, "c2s key", th, 32))
-	copy(s.ClientToServer.IV[:], expandLabel(t, prk, "c2s iv", th, 12))
-	copy(s.ServerToClient.Key[:], expandLabel(t, prk, "s2c key", th, 32))
-	copy(s.ServerToClient.IV[:], expandLabel(t, prk, "s2c iv", th, 12))
-	return &s
-}
-
-// signedContent is RFC 8446 §4.4.3's layout with the lab's context string,
-// written out byte by byte.
-func signedContent(ch, sh []byte) []byte {
-	c := bytes.Repeat([]byte{0x20}, 64)
-	c = append(c, "mitmlab v1 server verify"...)
-	c = append(c, 0x00)
-	return append(c, sha(ch, sh)...)
-}
-
-// schemeCase is a scheme with the configuration an honest pair needs.
+// schemeCase is a scheme with the configuration an honest pair needs, and
+// the messages its handshake sends, in order, as "c2s type" or "s2c type".
 type schemeCase struct {
-	scheme kex.Scheme
+	name   string
+	scheme *kex.Scheme
 	client *kex.ClientConfig
 	server *kex.ServerConfig
-	flow   []wire.Type // the handshake messages, in order
+	flow   []string
 }
 
-func schemeCases(t *testing.T) []schemeCase {
-	id := newIdentity(t, "bob")
+func honestCases(tb testing.TB) []schemeCase {
+	bob := identity(tb, "bob")
+	bobKey := rsaKey(tb, bobRSA)
+	bobKeyPin, err := kex.RSAKeyPin(&bobKey.PublicKey)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rsaFlow := []string{"c2s rsa_public_key", "s2c key_transport"}
+	staticFlow := []string{"s2c rsa_public_key", "c2s key_transport"}
+	ecdhFlow := []string{"c2s client_hello", "s2c server_hello"}
+	pinnedFlow := []string{"c2s client_hello", "s2c server_hello", "s2c server_verify", "c2s client_finished"}
 	return []schemeCase{
-		{kex.PlaintextRSA{}, nil, nil, []wire.Type{wire.TypeRSAPublicKey, wire.TypeKeyTransport}},
-		{kex.UnauthECDH{}, nil, nil, []wire.Type{wire.TypeClientHello, wire.TypeServerHello}},
-		{kex.PinnedECDH{}, &kex.ClientConfig{Pin: id.Pin()}, &kex.ServerConfig{Identity: id},
-			[]wire.Type{wire.TypeClientHello, wire.TypeServerHello, wire.TypeServerVerify, wire.TypeClientFinished}},
+		{"plaintext-rsa/client brings its own key", kex.PlaintextRSA(), &kex.ClientConfig{RSAKey: rsaKey(tb, aliceRSA)}, nil, rsaFlow},
+		{"plaintext-rsa/client makes a fresh key", kex.PlaintextRSA(), nil, nil, rsaFlow},
+		{"unauth-ecdh/honest pair", kex.UnauthECDH(), nil, nil, ecdhFlow},
+		{"pinned-ecdh/client pinned to the server's key", kex.PinnedECDH(),
+			&kex.ClientConfig{Pin: bob.Pin()}, &kex.ServerConfig{Identity: bob}, pinnedFlow},
+		{"signed-unpinned/client that skips the pin check", kex.PinnedECDH(),
+			&kex.ClientConfig{SkipPinCheck: true}, &kex.ServerConfig{Identity: bob}, pinnedFlow},
+		{"static-rsa/client pinned to the server's key", kex.StaticRSA(),
+			&kex.ClientConfig{Pin: bobKeyPin}, &kex.ServerConfig{RSAKey: bobKey}, staticFlow},
+		{"static-rsa/client with no pin", kex.StaticRSA(), nil, &kex.ServerConfig{RSAKey: bobKey}, staticFlow},
+		{"plain/no key exchange at all", kex.Plain(), nil, nil, nil},
 	}
 }
 
-// handshake runs both real halves of sc over a real connection and returns
-// their secrets, the connections and the raw messages in wire order.
-func handshake(t *testing.T, sc schemeCase) (cs, ss *channel.Secrets, cc, scn *wire.Conn, msgs [][]byte) {
+// handshakeRun is one honest handshake: both halves' secrets, their
+// connections, and every message in wire order as the client saw it.
+type handshakeRun struct {
+	client, server *channel.Secrets
+	cc, sc         *wire.Conn
+	msgs           [][]byte
+	flow           []string
+}
+
+// handshake runs both real halves of sc over a real WebSocket and fails
+// the test unless both complete.
+func handshake(t testing.TB, sc schemeCase) *handshakeRun {
 	t.Helper()
-	c, s := wsPair(t)
+	c, s := wsPair(t, sc.scheme)
+	h := &handshakeRun{}
 	var mu sync.Mutex
-	tap := func(_ bool, m []byte) {
+	h.cc, h.sc = wire.NewConn(c, sc.scheme.Codec()), wire.NewConn(s, sc.scheme.Codec())
+	h.cc.SetTap(func(sent bool, m []byte) {
 		mu.Lock()
-		msgs = append(msgs, bytes.Clone(m))
-		mu.Unlock()
-	}
-	cc, scn = wire.NewConn(c, tap), wire.NewConn(s, nil)
+		defer mu.Unlock()
+		dir := "s2c "
+		if sent {
+			dir = "c2s "
+		}
+		h.msgs = append(h.msgs, bytes.Clone(m))
+		h.flow = append(h.flow, dir+string(wire.PeekType(m)))
+	})
 	ctx := testContext(t)
-	srv := run(func() (*channel.Secrets, error) { return sc.scheme.Server(ctx, scn, sc.server) })
-	cs, cerr := sc.scheme.Client(ctx, cc, sc.client)
-	r := <-srv
-	if cerr != nil || r.err != nil {
-		t.Fatalf("%s handshake: client %v; server %v", sc.scheme.Name(), cerr, r.err)
+	srv := run(func() (*channel.Secrets, error) { return sc.scheme.Server(ctx, h.sc, sc.server) })
+	cli := run(func() (*channel.Secrets, error) { return sc.scheme.Client(ctx, h.cc, sc.client) })
+	rc, rs := <-cli, <-srv
+	if rc.err != nil || rs.err != nil {
+		t.Fatalf("%s handshake: client %v; server %v", sc.scheme.Name, rc.err, rs.err)
 	}
+	if rc.secrets == nil || rs.secrets == nil {
+		t.Fatalf("%s handshake returned nil secrets and no error", sc.scheme.Name)
+	}
+	h.client, h.server = rc.secrets, rs.secrets
 	mu.Lock()
 	defer mu.Unlock()
-	return cs, r.secrets, cc, scn, msgs
+	return h
 }
 
-func TestHandshakeHonestPair(t *testing.T) {
+// TestHonestPairs runs every scheme's two real halves against each other
+// over a real WebSocket: they derive the same secrets, send exactly the
+// scheme's messages, and the secrets carry chat both ways.
+func TestHonestPairs(t *testing.T) {
 	t.Parallel()
-	for _, sc := range schemeCases(t) {
-		t.Run(sc.scheme.Name()+"/client and server derive the same keys", func(t *testing.T) {
+	for _, sc := range honestCases(t) {
+		t.Run(sc.name+"/both sides derive the same keys", func(t *testing.T) {
 			t.Parallel()
-			cs, ss, cc, scn, msgs := handshake(t, sc)
-			if *cs != *ss {
+			h := handshake(t, sc)
+			if *h.client != *h.server {
 				t.Fatalf("client and server secrets differ")
 			}
 			var zero channel.Keys
-			if cs.ClientToServer == zero || cs.ServerToClient == zero {
-				t.Errorf("a direction has all-zero keys")
+			keyless := sc.scheme.Suite.Keyless()
+			if keyless != (h.client.ClientToServer == zero && h.client.ServerToClient == zero) {
+				t.Errorf("suite %q, but keys are zero: %v", sc.scheme.Suite, !keyless)
 			}
-			if cs.ClientToServer.Key == cs.ServerToClient.Key || cs.ClientToServer.IV == cs.ServerToClient.IV {
+			if !keyless && (h.client.ClientToServer.Key == h.client.ServerToClient.Key || h.client.ClientToServer.IV == h.client.ServerToClient.IV) {
 				t.Errorf("both directions share a key or an IV")
 			}
-			var types []wire.Type
-			for _, m := range msgs {
-				types = append(types, wire.PeekType(m))
+			if !slices.Equal(h.flow, sc.flow) {
+				t.Errorf("messages on the wire: %q, want %q", h.flow, sc.flow)
 			}
-			if !slicesEqual(types, sc.flow) {
-				t.Errorf("messages on the wire: %v, want %v", types, sc.flow)
+			// The scheme lists its messages in the order they first travel.
+			var listed []string
+			for _, m := range sc.scheme.Messages {
+				listed = append(listed, string(m.MessageType()))
 			}
-			// The keys work as a channel in both directions.
-			ctx := testContext(t)
-			client, err := channel.New(cc, cs, channel.Client)
-			if err != nil {
-				t.Fatal(err)
+			var sent []string
+			for _, f := range h.flow {
+				if _, typ, _ := strings.Cut(f, " "); !slices.Contains(sent, typ) {
+					sent = append(sent, typ)
+				}
 			}
-			server, err := channel.New(scn, ss, channel.Server)
-			if err != nil {
-				t.Fatal(err)
+			if !slices.Equal(listed, sent) {
+				t.Errorf("Scheme.Messages lists %q, the handshake sent %q", listed, sent)
 			}
-			if _, err := client.Send(ctx, []byte("hi bob")); err != nil {
-				t.Fatal(err)
-			}
-			if got, _, err := server.Receive(ctx); err != nil || string(got) != "hi bob" {
-				t.Fatalf("server Receive = %q, %v", got, err)
-			}
-			if _, err := server.Send(ctx, []byte("hi alice")); err != nil {
-				t.Fatal(err)
-			}
-			if got, _, err := client.Receive(ctx); err != nil || string(got) != "hi alice" {
-				t.Fatalf("client Receive = %q, %v", got, err)
-			}
+			chatBothWays(t, sc.scheme, h)
 		})
-		t.Run(sc.scheme.Name()+"/two handshakes give unrelated keys", func(t *testing.T) {
+	}
+	for _, sc := range honestCases(t) {
+		if sc.scheme.Suite.Keyless() {
+			continue
+		}
+		t.Run(sc.name+"/two handshakes give unrelated keys", func(t *testing.T) {
 			t.Parallel()
-			a, _, _, _, _ := handshake(t, sc)
-			b, _, _, _, _ := handshake(t, sc)
-			if a.ClientToServer.Key == b.ClientToServer.Key || a.ServerToClient.Key == b.ServerToClient.Key {
+			a, b := handshake(t, sc), handshake(t, sc)
+			if a.client.ClientToServer.Key == b.client.ClientToServer.Key || a.client.ServerToClient.Key == b.client.ServerToClient.Key ||
+				a.client.ClientToServer.IV == b.client.ClientToServer.IV {
 				t.Errorf("two handshakes derived the same key")
 			}
 		})
 	}
 }
 
-func slicesEqual[T comparable](a, b []T) bool {
-	if len(a) != len(b) {
-		return false
+// chatBothWays opens the record layer on both sides, as the victims do,
+// with the scheme's suite, and sends one message each way.
+func chatBothWays(t *testing.T, scheme *kex.Scheme, h *handshakeRun) {
+	t.Helper()
+	ctx := testContext(t)
+	cs, ss := *h.client, *h.server
+	cs.Suite, ss.Suite = scheme.Suite, scheme.Suite
+	client, err := channel.New(h.cc, &cs, channel.Client, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
+	server, err := channel.New(h.sc, &ss, channel.Server, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Send(ctx, []byte("hi bob")); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := server.Receive(ctx); err != nil || string(got) != "hi bob" {
+		t.Fatalf("server Receive = %q, %v", got, err)
+	}
+	if _, err := server.Send(ctx, []byte("hi alice")); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := client.Receive(ctx); err != nil || string(got) != "hi alice" {
+		t.Fatalf("client Receive = %q, %v", got, err)
+	}
+	// The record the client sent is readable on the wire exactly when the
+	// suite is keyless.
+	sent := h.msgs[len(h.msgs)-2]
+	d, err := wire.DecodeAs[*wire.Data](h.cc.Codec(), sent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if clear := bytes.Equal(d.CT, []byte("hi bob")); clear != scheme.Suite.Keyless() {
+		t.Errorf("record in clear: %v, suite %q", clear, scheme.Suite)
+	}
+}
+
+// TestPlainHasNoHandshake: plain's halves exchange nothing and return
+// secrets at once; the scheme's records go in clear with channel.Null.
+func TestPlainHasNoHandshake(t *testing.T) {
+	t.Parallel()
+	p := kex.Plain()
+	if p.Name != kex.NamePlain || p.Suite != channel.Null || len(p.Messages) != 0 || p.Identity || p.RSAIdentity {
+		t.Errorf("Plain() = %+v", p)
+	}
+	if err := p.Check(); err != nil {
+		t.Error(err)
+	}
+	if got := p.Codec().Types(); !slices.Equal(got, []wire.Type{wire.TypeData, wire.TypeEnd}) {
+		t.Errorf("plain's codec knows %q, want only the record layer's", got)
+	}
+	// The halves do not touch the connection at all: a nil one will do.
+	ctx := testContext(t)
+	cs, err := p.Client(ctx, nil, nil)
+	if err != nil || cs == nil {
+		t.Fatalf("plain client = %v, %v", cs, err)
+	}
+	ss, err := p.Server(ctx, nil, nil)
+	if err != nil || ss == nil || *cs != *ss || *cs != (channel.Secrets{}) {
+		t.Fatalf("plain server = %+v, %v; want the same zero secrets as the client's", ss, err)
+	}
+}
+
+// TestPinnedNegotiation runs the real pinned-ecdh halves with each offer
+// and server preference, and checks what they settle on, or who refuses.
+func TestPinnedNegotiation(t *testing.T) {
+	t.Parallel()
+	bob := identity(t, "bob")
+	both := []string{kex.NamePinnedECDH, kex.NameUnauthECDH}
+	tests := []struct {
+		name      string
+		offer     []string
+		fallback  bool
+		schemes   []string
+		noID      bool
+		chosen    string
+		clientErr error // the client refuses; the server completed
+		serverErr error // the server refuses; the client is cut short
+	}{
+		{"pinned-ecdh/server prefers pinned-ecdh from a two-scheme offer", both, false, both, false, kex.NamePinnedECDH, nil, nil},
+		{"pinned-ecdh/server's preference wins over the client's order", []string{kex.NameUnauthECDH, kex.NamePinnedECDH}, true, both, false, kex.NamePinnedECDH, nil, nil},
+		{"downgrade/client that accepts fallback gets unauth-ecdh", both, true, []string{kex.NameUnauthECDH, kex.NamePinnedECDH}, false, kex.NameUnauthECDH, nil, nil},
+		{"downgrade/server that speaks only unauth-ecdh needs no identity", both, true, []string{kex.NameUnauthECDH}, true, kex.NameUnauthECDH, nil, nil},
+		{"downgrade/client that does not accept fallback refuses unauth-ecdh", both, false, []string{kex.NameUnauthECDH}, false, kex.NameUnauthECDH, kex.ErrDowngrade, nil},
+		{"downgrade/client that offers only pinned-ecdh never gets unauth-ecdh", nil, true, both, false, kex.NamePinnedECDH, nil, nil},
+		{"pinned-ecdh/server refuses a client that offers only unauth-ecdh", []string{kex.NameUnauthECDH}, true, nil, false, "", nil, kex.ErrNoCommonScheme},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			scheme := kex.PinnedECDH()
+			c, s := wsPair(t, scheme)
+			ctx := testContext(t)
+			cc := wire.NewConn(c, scheme.Codec())
+			var chosen string
+			cc.SetTap(func(sent bool, m []byte) {
+				if sh, err := wire.DecodeAs[*kex.ServerHello](cc.Codec(), m); !sent && err == nil {
+					chosen = sh.Chosen
+				}
+			})
+			scfg := &kex.ServerConfig{Identity: bob, Schemes: tt.schemes}
+			if tt.noID {
+				scfg.Identity = nil
+			}
+			srv := runServer(ctx, scheme, s, scfg)
+			cli := run(func() (*channel.Secrets, error) {
+				return scheme.Client(ctx, cc, &kex.ClientConfig{Pin: bob.Pin(), Offer: tt.offer, AcceptFallback: tt.fallback})
+			})
+			switch {
+			case tt.clientErr != nil:
+				rs := <-srv
+				if rs.err != nil {
+					t.Fatalf("server: %v", rs.err)
+				}
+				// The server is done; its end hears the client's refusal.
+				rc := newFake(t, ctx, scheme, s).wantRefusal(cli, policy, tt.clientErr)
+				wantHandshakeError(t, rc.err, tt.clientErr, kex.NamePinnedECDH, kex.ClientSide, "check chosen scheme")
+				if rc.secrets != nil {
+					t.Errorf("the refusing client returned secrets")
+				}
+			case tt.serverErr != nil:
+				rc, rs := <-cli, <-srv
+				wantHandshakeError(t, rs.err, tt.serverErr, kex.NamePinnedECDH, kex.ServerSide, "choose scheme")
+				wantHandshakeError(t, rc.err, kex.ErrTruncatedHandshake, kex.NamePinnedECDH, kex.ClientSide, "read server hello")
+				wantPeerClosed(t, rc.err, policy)
+			default:
+				rc, rs := <-cli, <-srv
+				if rc.err != nil || rs.err != nil {
+					t.Fatalf("client %v; server %v", rc.err, rs.err)
+				}
+				if *rc.secrets != *rs.secrets {
+					t.Errorf("client and server secrets differ")
+				}
+			}
+			if chosen != tt.chosen {
+				t.Errorf("server chose %q, want %q", chosen, tt.chosen)
+			}
+		})
+	}
+}
+
+// TestPinnedServerSpeaksOnlyItsSchemes: a pinned-ecdh server configured
+// with a scheme it cannot run stops before it reads anything, instead of
+// choosing that scheme from a client's offer.
+func TestPinnedServerSpeaksOnlyItsSchemes(t *testing.T) {
+	t.Parallel()
+	scheme := kex.PinnedECDH()
+	c, s := wsPair(t, scheme)
+	ctx := testContext(t)
+	srv := runServer(ctx, scheme, s, &kex.ServerConfig{Schemes: []string{kex.NameStaticRSA}})
+	cli := newFake(t, ctx, scheme, c)
+	ks := newKeyShare(t)
+	hello, err := wire.Encode(&kex.ClientHello{Nonce: ks.Nonce, KeyShare: ks.Public(), Offered: []string{kex.NameStaticRSA}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli.ws.Write(ctx, websocket.MessageText, hello) // the server may have dropped the connection already
+	r := <-srv
+	if r.err == nil {
+		t.Fatal("server accepted a configuration with a scheme it cannot speak")
+	}
+	var he *kex.HandshakeError
+	if !errors.As(r.err, &he) || he.Step != "check configuration" || kex.Detected(r.err) {
+		t.Errorf("error %v, want a configuration error", r.err)
+	}
+	if _, code, _ := cli.closing(); code != noClose {
+		t.Errorf("fake client got close %d, want the connection dropped", code)
+	}
+}
+
+// firstWait is, per scheme and side, whether the half speaks first and the
+// step at which it then waits for its peer.
+var firstWait = map[string]map[kex.Side]struct {
+	speaksFirst bool
+	step        string
+}{
+	kex.NamePlaintextRSA: {kex.ClientSide: {true, "read key transport"}, kex.ServerSide: {false, "read public key"}},
+	kex.NameUnauthECDH:   {kex.ClientSide: {true, "read server hello"}, kex.ServerSide: {false, "read client hello"}},
+	kex.NamePinnedECDH:   {kex.ClientSide: {true, "read server hello"}, kex.ServerSide: {false, "read client hello"}},
+	kex.NameStaticRSA:    {kex.ClientSide: {false, "read public key"}, kex.ServerSide: {true, "read key transport"}},
+}
+
+// TestPeerLeavesMidHandshake: the peer goes away, with a close frame or
+// without one, while a half waits. The half reports ErrTruncatedHandshake
+// at the step it was waiting in, does not call it a detection, and ends;
+// TestMain's goleak check proves no goroutine is left.
+func TestPeerLeavesMidHandshake(t *testing.T) {
+	t.Parallel()
+	for _, sc := range honestCases(t) {
+		if strings.Contains(sc.name, "fresh key") || strings.Contains(sc.name, "no pin") || strings.Contains(sc.name, "skips") || sc.scheme.Name == kex.NamePlain {
+			continue
+		}
+		for _, side := range []kex.Side{kex.ClientSide, kex.ServerSide} {
+			for _, goodbye := range []string{"closes with 1000", "drops the connection"} {
+				w := firstWait[sc.scheme.Name][side]
+				t.Run(sc.scheme.Name+"/"+string(side)+" is left waiting when the peer "+goodbye, func(t *testing.T) {
+					t.Parallel()
+					c, s := wsPair(t, sc.scheme)
+					ctx := testContext(t)
+					var half <-chan result
+					var peer *fake
+					if side == kex.ClientSide {
+						half, peer = runClient(ctx, sc.scheme, c, sc.client), newFake(t, ctx, sc.scheme, s)
+					} else {
+						half, peer = runServer(ctx, sc.scheme, s, sc.server), newFake(t, ctx, sc.scheme, c)
+					}
+					if w.speaksFirst {
+						if _, err := peer.conn.Read(ctx); err != nil {
+							t.Fatal(err)
+						}
+					}
+					if goodbye == "closes with 1000" {
+						peer.ws.Close(websocket.StatusNormalClosure, "bye")
+					} else {
+						peer.ws.CloseNow()
+					}
+					r := <-half
+					wantHandshakeError(t, r.err, kex.ErrTruncatedHandshake, sc.scheme.Name, side, w.step)
+					if !errors.Is(r.err, wire.ErrPeerClosed) || kex.Detected(r.err) || r.secrets != nil {
+						t.Errorf("error %v, secrets %v: want ErrPeerClosed, no detection, no secrets", r.err, r.secrets)
+					}
+					var ce *wire.CloseError
+					if got := errors.As(r.err, &ce); got != (goodbye == "closes with 1000") {
+						t.Errorf("error %v carries the peer's close frame: %v", r.err, got)
+					}
+				})
+			}
 		}
 	}
-	return true
 }
 
-func TestByName(t *testing.T) {
+// TestPinnedPeerLeavesLater: the same, one message later in pinned-ecdh.
+func TestPinnedPeerLeavesLater(t *testing.T) {
 	t.Parallel()
-	for _, name := range kex.Names() {
-		s, ok := kex.ByName(name)
-		if !ok || s.Name() != name {
-			t.Errorf("ByName(%q) = %v, %v", name, s, ok)
-		}
-	}
-	if s, ok := kex.ByName("tls13"); ok {
-		t.Errorf("ByName(tls13) = %v", s)
-	}
-	if got := strings.Join(kex.Names(), ","); got != "plaintext-rsa,unauth-ecdh,pinned-ecdh" {
-		t.Errorf("Names = %s", got)
-	}
-}
-
-// TestPinnedSignatureCoversRawHellos: in a real handshake, the server's
-// signature verifies, with the certificate's key, over exactly 64 spaces,
-// the context string, a zero byte and SHA-256 of the raw hellos as they
-// crossed the wire.
-func TestPinnedSignatureCoversRawHellos(t *testing.T) {
-	t.Parallel()
-	sc := schemeCases(t)[2]
-	_, _, _, _, msgs := handshake(t, sc)
-	ch, sh, sv := msgs[0], msgs[1], msgs[2]
-	shm, err := wire.DecodeAs[*wire.ServerHello](sh)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svm, err := wire.DecodeAs[*wire.ServerVerify](sv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(shm.Certificate)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := cert.PublicKey.(ed25519.PublicKey)
-	if !ed25519.Verify(pub, signedContent(ch, sh), svm.Signature) {
-		t.Errorf("signature does not verify over the independently built content")
-	}
-	if got := kex.SignedContent(ch, sh); !bytes.Equal(got, signedContent(ch, sh)) {
-		t.Errorf("SignedContent =\n%q\nwant\n%q", got, signedContent(ch, sh))
-	}
-	// One extra space in the raw server_hello, which decodes the same,
-	// breaks the signature: the transcript is bytes, not a re-encoding.
-	spaced := append([]byte("{ "), sh[1:]...)
-	if _, err := wire.Decode(spaced); err != nil {
-		t.Fatal(err)
-	}
-	if ed25519.Verify(pub, signedContent(ch, spaced), svm.Signature) {
-		t.Errorf("signature still verifies after a space was added to server_hello")
-	}
-}
-
-func TestSignedContentLayout(t *testing.T) {
-	t.Parallel()
-	ch, sh := []byte(`{"type":"client_hello"}`), []byte(`{"type":"server_hello"}`)
-	got := kex.SignedContent(ch, sh)
-	if len(got) != 64+24+1+32 {
-		t.Fatalf("signed content is %d bytes, want 121", len(got))
-	}
-	if string(got[:64]) != strings.Repeat(" ", 64) {
-		t.Errorf("first 64 bytes are %q, want spaces", got[:64])
-	}
-	if string(got[64:88]) != "mitmlab v1 server verify" || got[88] != 0 {
-		t.Errorf("context = %q then %#x", got[64:88], got[88])
-	}
-	h := sha256.Sum256([]byte(`{"type":"client_hello"}{"type":"server_hello"}`))
-	if !bytes.Equal(got[89:], h[:]) {
-		t.Errorf("hash = %x, want SHA-256(CH || SH) = %x", got[89:], h)
-	}
-}
-
-// TestExpandLabelLayout computes one traffic key with crypto/hkdf from an
-// HkdfLabel written out as literal bytes, and compares it with the lab's.
-func TestExpandLabelLayout(t *testing.T) {
-	t.Parallel()
-	shared := bytes.Repeat([]byte{0x42}, 32)
-	ch, sh := []byte("client hello bytes"), []byte("server hello bytes")
-	th := sha(ch, sh)
-	// uint16 32 | uint8 16 | "mitmlab1 c2s key" | uint8 32 | transcript hash
-	info := "\x00\x20" + "\x10" + "mitmlab1 c2s key" + "\x20" + string(th)
-	prk, err := hkdf.Extract(sha256.New, shared, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := hkdf.Expand(sha256.New, prk, info, 32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := kex.UnauthSecrets(shared, ch, sh)
-	if !bytes.Equal(got.ClientToServer.Key[:], want) {
-		t.Errorf("c2s key = %x, want %x", got.ClientToServer.Key, want)
-	}
-	if *got != *trafficSecrets(t, prk, th) {
-		t.Errorf("unauth-ecdh secrets differ from the independent derivation")
-	}
-	// plaintext-rsa has an empty context: the info ends in a zero length.
-	secret := bytes.Repeat([]byte{7}, 32)
-	info = "\x00\x0c" + "\x0f" + "mitmlab1 s2c iv" + "\x00"
-	wantIV, err := hkdf.Expand(sha256.New, extract(t, secret), info, 12)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs := kex.RSASecrets(secret)
-	if !bytes.Equal(rs.ServerToClient.IV[:], wantIV) {
-		t.Errorf("plaintext-rsa s2c iv = %x, want %x", rs.ServerToClient.IV, wantIV)
-	}
-	if *rs != *trafficSecrets(t, extract(t, secret), nil) {
-		t.Errorf("plaintext-rsa secrets differ from the independent derivation")
-	}
-}
-
-// TestPinnedScheduleIndependently plays an honest pinned-ecdh client that
-// computes every value itself from the RFCs' constructions, against the
-// real server half: the server's finished MAC must match, the server must
-// accept the independently computed client finished, and both must arrive
-// at the same traffic keys.
-func TestPinnedScheduleIndependently(t *testing.T) {
-	t.Parallel()
-	id := newIdentity(t, "bob")
-	c, s := wsPair(t)
-	fake, scn := wire.NewConn(c, nil), wire.NewConn(s, nil)
-	ctx := testContext(t)
-	srv := run(func() (*channel.Secrets, error) {
-		return kex.PinnedECDH{}.Server(ctx, scn, &kex.ServerConfig{Identity: id})
+	scheme := kex.PinnedECDH()
+	bob := identity(t, "bob")
+	t.Run("pinned-ecdh/client is left waiting for server_verify", func(t *testing.T) {
+		t.Parallel()
+		c, s := wsPair(t, scheme)
+		ctx := testContext(t)
+		cli := runClient(ctx, scheme, c, &kex.ClientConfig{Pin: bob.Pin()})
+		srv := newFake(t, ctx, scheme, s)
+		receive[*kex.ClientHello](srv)
+		ks := newKeyShare(t)
+		srv.send(&kex.ServerHello{Nonce: ks.Nonce, KeyShare: ks.Public(), Chosen: kex.NamePinnedECDH, Certificate: bob.Certificate})
+		srv.ws.CloseNow()
+		r := <-cli
+		wantHandshakeError(t, r.err, kex.ErrTruncatedHandshake, kex.NamePinnedECDH, kex.ClientSide, "read server verify")
 	})
-
-	priv := x25519(t)
-	ch := writeMsg(t, ctx, fake, &wire.ClientHello{Nonce: nonce(), KeyShare: priv.PublicKey().Bytes(), Offered: []string{"pinned-ecdh"}})
-	shm, sh := readMsg[*wire.ServerHello](t, ctx, fake)
-	svm, sv := readMsg[*wire.ServerVerify](t, ctx, fake)
-	if shm.Chosen != "pinned-ecdh" || !bytes.Equal(shm.Certificate, id.Certificate) {
-		t.Errorf("server_hello chose %q with another certificate", shm.Chosen)
-	}
-	if !ed25519.Verify(id.Key.Public().(ed25519.PublicKey), signedContent(ch, sh), svm.Signature) {
-		t.Errorf("server signature does not verify")
-	}
-	shared := ecdhWith(t, priv, shm.KeyShare)
-	hs := extract(t, shared)
-	th1 := sha(ch, sh)
-	wantFinished := hmacSHA256(expandLabel(t, hs, "s finished", th1, 32), sha(ch, sh, svm.Signature))
-	if !bytes.Equal(svm.Finished, wantFinished) {
-		t.Errorf("server finished = %x, want %x", svm.Finished, wantFinished)
-	}
-	mac := hmacSHA256(expandLabel(t, hs, "c finished", th1, 32), sha(ch, sh, sv))
-	cf := writeMsg(t, ctx, fake, &wire.ClientFinished{MAC: mac})
-	r := <-srv
-	if r.err != nil {
-		t.Fatalf("server refused the independent client: %v", r.err)
-	}
-	if want := trafficSecrets(t, hs, sha(ch, sh, sv, cf)); *r.secrets != *want {
-		t.Errorf("server traffic secrets differ from the independent derivation")
-	}
-}
-
-// TestPinnedClientAgainstIndependentServer is the mirror image: a server
-// written from the RFCs' constructions, against the real client half.
-func TestPinnedClientAgainstIndependentServer(t *testing.T) {
-	t.Parallel()
-	id := newIdentity(t, "bob")
-	c, s := wsPair(t)
-	cc, fake := wire.NewConn(c, nil), wire.NewConn(s, nil)
-	ctx := testContext(t)
-	cli := run(func() (*channel.Secrets, error) {
-		return kex.PinnedECDH{}.Client(ctx, cc, &kex.ClientConfig{Pin: id.Pin()})
+	t.Run("pinned-ecdh/server is left waiting for client_finished", func(t *testing.T) {
+		t.Parallel()
+		c, s := wsPair(t, scheme)
+		ctx := testContext(t)
+		srv := runServer(ctx, scheme, s, &kex.ServerConfig{Identity: bob})
+		cli := newFake(t, ctx, scheme, c)
+		ks := newKeyShare(t)
+		cli.send(&kex.ClientHello{Nonce: ks.Nonce, KeyShare: ks.Public(), Offered: []string{kex.NamePinnedECDH}})
+		receive[*kex.ServerHello](cli)
+		receive[*kex.ServerVerify](cli)
+		cli.ws.Close(websocket.StatusGoingAway, "")
+		r := <-srv
+		wantHandshakeError(t, r.err, kex.ErrTruncatedHandshake, kex.NamePinnedECDH, kex.ServerSide, "read client finished")
+		wantPeerClosed(t, r.err, websocket.StatusGoingAway)
 	})
-	chm, ch := readMsg[*wire.ClientHello](t, ctx, fake)
-	if !slicesEqual(chm.Offered, []string{"pinned-ecdh"}) {
-		t.Errorf("client offered %q", chm.Offered)
-	}
-	priv := x25519(t)
-	sh := writeMsg(t, ctx, fake, &wire.ServerHello{Nonce: nonce(), KeyShare: priv.PublicKey().Bytes(), Chosen: "pinned-ecdh", Certificate: id.Certificate})
-	hs := extract(t, ecdhWith(t, priv, chm.KeyShare))
-	th1 := sha(ch, sh)
-	sig := ed25519.Sign(id.Key, signedContent(ch, sh))
-	sv := writeMsg(t, ctx, fake, &wire.ServerVerify{Signature: sig,
-		Finished: hmacSHA256(expandLabel(t, hs, "s finished", th1, 32), sha(ch, sh, sig))})
-	cfm, cf := readMsg[*wire.ClientFinished](t, ctx, fake)
-	if want := hmacSHA256(expandLabel(t, hs, "c finished", th1, 32), sha(ch, sh, sv)); !bytes.Equal(cfm.MAC, want) {
-		t.Errorf("client finished = %x, want %x", cfm.MAC, want)
-	}
-	r := <-cli
-	if r.err != nil {
-		t.Fatalf("client refused the independent server: %v", r.err)
-	}
-	if want := trafficSecrets(t, hs, sha(ch, sh, sv, cf)); *r.secrets != *want {
-		t.Errorf("client traffic secrets differ from the independent derivation")
+}
+
+// TestCancelledHandshake: a half waiting for its peer returns as soon as
+// its context is cancelled, at the step it was in, with no detection.
+func TestCancelledHandshake(t *testing.T) {
+	t.Parallel()
+	for _, scheme := range []*kex.Scheme{kex.UnauthECDH(), kex.PinnedECDH()} {
+		t.Run(scheme.Name+"/client gives up when its context ends", func(t *testing.T) {
+			t.Parallel()
+			c, s := wsPair(t, scheme)
+			ctx, cancel := context.WithCancel(testContext(t))
+			defer cancel()
+			cli := runClient(ctx, scheme, c, &kex.ClientConfig{SkipPinCheck: true})
+			peer := newFake(t, testContext(t), scheme, s)
+			receive[*kex.ClientHello](peer)
+			cancel()
+			r := <-cli
+			// The error is usually context.Canceled. coder/websocket closes
+			// the connection when a read's context ends, and now and then
+			// reports that closed connection instead, which package wire
+			// reads as the peer going away; so only the step is asserted.
+			var he *kex.HandshakeError
+			if !errors.As(r.err, &he) || he.Step != "read server hello" || r.secrets != nil {
+				t.Fatalf("cancelled handshake = %v, %v; want a HandshakeError at read server hello", r.secrets, r.err)
+			}
+			if kex.Detected(r.err) {
+				t.Errorf("a cancelled handshake counts as a detection: %v", r.err)
+			}
+		})
 	}
 }
 
-func TestUnauthScheduleIndependently(t *testing.T) {
-	t.Parallel()
-	c, s := wsPair(t)
-	fake, scn := wire.NewConn(c, nil), wire.NewConn(s, nil)
-	ctx := testContext(t)
-	srv := run(func() (*channel.Secrets, error) { return kex.UnauthECDH{}.Server(ctx, scn, nil) })
-	priv := x25519(t)
-	ch := writeMsg(t, ctx, fake, &wire.ClientHello{Nonce: nonce(), KeyShare: priv.PublicKey().Bytes()})
-	shm, sh := readMsg[*wire.ServerHello](t, ctx, fake)
-	r := <-srv
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	if shm.Chosen != "" || shm.Certificate != nil {
-		t.Errorf("unauth-ecdh server_hello carries pinned-ecdh fields: %s", sh)
-	}
-	want := trafficSecrets(t, extract(t, ecdhWith(t, priv, shm.KeyShare)), sha(ch, sh))
-	if *r.secrets != *want {
-		t.Errorf("server secrets differ from the independent derivation")
-	}
-}
+// failingReader is a random source that has run dry.
+type failingReader struct{}
 
-func TestPlaintextRSAScheduleIndependently(t *testing.T) {
+var errNoEntropy = errors.New("no entropy today")
+
+func (failingReader) Read([]byte) (int, error) { return 0, errNoEntropy }
+
+// TestRandomSourceFails: a half whose random source fails stops at the
+// step that needed it and tells the peer with 1011, its own failure.
+func TestRandomSourceFails(t *testing.T) {
 	t.Parallel()
-	key := rsaKey(t)
-	c, s := wsPair(t)
-	fake, scn := wire.NewConn(c, nil), wire.NewConn(s, nil)
-	ctx := testContext(t)
-	srv := run(func() (*channel.Secrets, error) { return kex.PlaintextRSA{}.Server(ctx, scn, nil) })
-	spki, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	if err != nil {
-		t.Fatal(err)
+	bob := identity(t, "bob")
+	tests := []struct {
+		name   string
+		scheme *kex.Scheme
+		side   kex.Side
+		client *kex.ClientConfig
+		server *kex.ServerConfig
+		step   string
+	}{
+		{"unauth-ecdh/client's random source fails", kex.UnauthECDH(), kex.ClientSide, &kex.ClientConfig{Rand: failingReader{}}, nil, "generate key share"},
+		{"pinned-ecdh/client's random source fails", kex.PinnedECDH(), kex.ClientSide, &kex.ClientConfig{Pin: bob.Pin(), Rand: failingReader{}}, nil, "generate key share"},
+		{"pinned-ecdh/server's random source fails", kex.PinnedECDH(), kex.ServerSide, nil, &kex.ServerConfig{Identity: bob, Rand: failingReader{}}, "generate key share"},
+		{"plaintext-rsa/server's random source fails", kex.PlaintextRSA(), kex.ServerSide, nil, &kex.ServerConfig{Rand: failingReader{}}, "send key transport"},
 	}
-	writeMsg(t, ctx, fake, &wire.RSAPublicKey{SPKI: spki})
-	kt, _ := readMsg[*wire.KeyTransport](t, ctx, fake)
-	r := <-srv
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	secret, err := rsa.DecryptOAEP(sha256.New(), nil, key, kt.Wrapped, nil)
-	if err != nil {
-		t.Fatalf("the wrapped secret is not RSA-OAEP-SHA256 with an empty label: %v", err)
-	}
-	if len(secret) != 32 {
-		t.Errorf("secret is %d bytes, want 32", len(secret))
-	}
-	if want := trafficSecrets(t, extract(t, secret), nil); *r.secrets != *want {
-		t.Errorf("server secrets differ from the independent derivation")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, s := wsPair(t, tt.scheme)
+			ctx := testContext(t)
+			var half <-chan result
+			var peer *fake
+			if tt.side == kex.ClientSide {
+				half, peer = runClient(ctx, tt.scheme, c, tt.client), newFake(t, ctx, tt.scheme, s)
+			} else {
+				half, peer = runServer(ctx, tt.scheme, s, tt.server), newFake(t, ctx, tt.scheme, c)
+				switch tt.scheme.Name {
+				case kex.NamePinnedECDH:
+					ks := newKeyShare(t)
+					peer.send(&kex.ClientHello{Nonce: ks.Nonce, KeyShare: ks.Public(), Offered: []string{kex.NamePinnedECDH}})
+				case kex.NamePlaintextRSA:
+					peer.send(&kex.RSAPublicKey{SPKI: spki(t, rsaKey(t, aliceRSA))})
+				}
+			}
+			r := peer.wantRefusal(half, internal, nil)
+			wantHandshakeError(t, r.err, errNoEntropy, tt.scheme.Name, tt.side, tt.step)
+			if kex.Detected(r.err) {
+				t.Errorf("a failed random source counts as a detection")
+			}
+		})
 	}
 }

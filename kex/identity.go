@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"strings"
 	"time"
@@ -28,23 +29,31 @@ type Identity struct {
 // NewIdentity makes a fresh Ed25519 key and a self-signed X.509
 // certificate for it, valid for a year, with commonName as its subject.
 func NewIdentity(commonName string) (*Identity, error) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	return GenerateIdentity(nil, nil, commonName)
+}
+
+// GenerateIdentity is NewIdentity with its randomness and clock given: r
+// (nil means crypto/rand) supplies the key's seed and the serial number,
+// now (nil means time.Now) the validity period. Tests pass fixed ones for
+// identities, and pins, that are the same on every run.
+func GenerateIdentity(r io.Reader, now func() time.Time, commonName string) (*Identity, error) {
+	seed, err := randomBytes(r, ed25519.SeedSize+16)
 	if err != nil {
-		return nil, fmt.Errorf("kex: generate Ed25519 key: %w", err)
+		return nil, err
 	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		return nil, fmt.Errorf("kex: certificate serial: %w", err)
-	}
-	now := time.Now()
+	priv := ed25519.NewKeyFromSeed(seed[:ed25519.SeedSize])
+	serial := new(big.Int).SetBytes(seed[ed25519.SeedSize:])
+	serial.Rsh(serial, 1) // positive, at most 127 bits
+	serial.Add(serial, big.NewInt(1))
+	t := nowOr(now)()
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: commonName},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(365 * 24 * time.Hour),
+		NotBefore:    t.Add(-time.Hour),
+		NotAfter:     t.Add(365 * 24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, priv)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, priv.Public(), priv)
 	if err != nil {
 		return nil, fmt.Errorf("kex: create certificate: %w", err)
 	}
@@ -125,7 +134,10 @@ func ParsePin(pin string) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrBadPin, pin)
 	}
-	sum, err := base64.StdEncoding.DecodeString(b64)
+	if strings.ContainsAny(b64, "\r\n") { // base64 would skip them: one spelling only
+		return nil, fmt.Errorf("%w: %q", ErrBadPin, pin)
+	}
+	sum, err := base64.StdEncoding.Strict().DecodeString(b64)
 	if err != nil || len(sum) != sha256.Size {
 		return nil, fmt.Errorf("%w: %q", ErrBadPin, pin)
 	}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mitmlab/mitmlab/kex"
 )
@@ -20,7 +21,7 @@ import (
 // SHA-256 (RFC 7469 §2.4).
 func TestPinIsRFC7469(t *testing.T) {
 	t.Parallel()
-	id := newIdentity(t, "bob")
+	id := identity(t, "bob")
 	cert, err := x509.ParseCertificate(id.Certificate)
 	if err != nil {
 		t.Fatal(err)
@@ -46,16 +47,40 @@ func TestPinIsRFC7469(t *testing.T) {
 		t.Errorf("ParsePin = %x, %v; want %x", got, err, sum)
 	}
 	// The pin names the key, not the certificate: another certificate for
-	// the same key has the same pin, another key does not.
-	if newIdentity(t, "bob").Pin() == want {
-		t.Error("two fresh identities share a pin")
+	// the same key (here: another clock) has the same pin.
+	later, err := kex.GenerateIdentity(seeded("identity/bob"), func() time.Time { return fixedNow().Add(48 * time.Hour) }, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(later.Certificate, id.Certificate) || later.Pin() != id.Pin() {
+		t.Errorf("a new certificate for the same key changed the pin, or is the same certificate")
 	}
 }
 
-func TestCertificateIsSelfSignedEd25519(t *testing.T) {
+// TestGenerateIdentity: the randomness and the clock are seams. With the
+// same ones the identity is the same on every run; the certificate is a
+// self-signed Ed25519 one, valid from an hour before now for a year.
+func TestGenerateIdentity(t *testing.T) {
 	t.Parallel()
-	id := newIdentity(t, "bob.lab")
-	cert, err := x509.ParseCertificate(id.Certificate)
+	a, b := identity(t, "bob.lab"), identity(t, "bob.lab")
+	if !bytes.Equal(a.Certificate, b.Certificate) || !a.Key.Equal(b.Key) {
+		t.Errorf("the same seed and clock made two identities")
+	}
+	if other := identity(t, "mallory"); other.Pin() == a.Pin() {
+		t.Errorf("another seed made the same key")
+	}
+	fresh1, err := kex.NewIdentity("bob.lab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh2, err := kex.NewIdentity("bob.lab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh1.Pin() == fresh2.Pin() {
+		t.Errorf("two identities from crypto/rand share a pin")
+	}
+	cert, err := x509.ParseCertificate(a.Certificate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,6 +93,29 @@ func TestCertificateIsSelfSignedEd25519(t *testing.T) {
 	if err := cert.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature); err != nil {
 		t.Errorf("certificate is not self-signed: %v", err)
 	}
+	if !cert.NotBefore.Equal(fixedNow().Add(-time.Hour)) || !cert.NotAfter.Equal(fixedNow().Add(365*24*time.Hour)) {
+		t.Errorf("valid %v to %v", cert.NotBefore, cert.NotAfter)
+	}
+	if cert.SerialNumber.Sign() <= 0 || cert.SerialNumber.BitLen() > 127 {
+		t.Errorf("serial %v: want positive, at most 127 bits", cert.SerialNumber)
+	}
+	if cert.KeyUsage != x509.KeyUsageDigitalSignature {
+		t.Errorf("key usage %v", cert.KeyUsage)
+	}
+	// An identity needs 48 bytes: the key's seed and the serial.
+	if _, err := kex.GenerateIdentity(bytes.NewReader(make([]byte, 47)), fixedNow, "bob"); err == nil {
+		t.Errorf("GenerateIdentity accepted 47 bytes of randomness")
+	}
+}
+
+func TestIdentityPinPanicsOnGarbage(t *testing.T) {
+	t.Parallel()
+	defer func() {
+		if recover() == nil {
+			t.Errorf("Pin of a certificate that does not parse did not panic")
+		}
+	}()
+	(&kex.Identity{Certificate: []byte("junk")}).Pin()
 }
 
 func TestParsePin(t *testing.T) {
@@ -77,28 +125,37 @@ func TestParsePin(t *testing.T) {
 	if got, err := kex.ParsePin(good); err != nil || !bytes.Equal(got, sum[:]) {
 		t.Fatalf("ParsePin(%s) = %x, %v", good, got, err)
 	}
-	for _, bad := range []string{
-		"",
-		"sha256/",
-		base64.StdEncoding.EncodeToString(sum[:]),
-		"SHA256/" + base64.StdEncoding.EncodeToString(sum[:]),
-		"sha256:" + base64.StdEncoding.EncodeToString(sum[:]),
-		"sha256/" + base64.StdEncoding.EncodeToString(sum[:31]),
-		"sha256/" + base64.RawStdEncoding.EncodeToString(sum[:]),
-		"sha256/" + base64.URLEncoding.EncodeToString(bytes.Repeat([]byte{0xff}, 32)),
-		"sha256/" + strings.Repeat("A", 44),
-		" " + good,
-		good + "AAAA",
-	} {
-		if got, err := kex.ParsePin(bad); !errors.Is(err, kex.ErrBadPin) {
-			t.Errorf("ParsePin(%q) = %x, %v; want ErrBadPin", bad, got, err)
-		}
+	tests := map[string]string{
+		"empty":                    "",
+		"prefix only":              "sha256/",
+		"no prefix":                base64.StdEncoding.EncodeToString(sum[:]),
+		"upper-case prefix":        "SHA256/" + base64.StdEncoding.EncodeToString(sum[:]),
+		"colon instead of slash":   "sha256:" + base64.StdEncoding.EncodeToString(sum[:]),
+		"31 bytes":                 "sha256/" + base64.StdEncoding.EncodeToString(sum[:31]),
+		"33 bytes":                 "sha256/" + base64.StdEncoding.EncodeToString(append(sum[:], 0)),
+		"unpadded":                 "sha256/" + base64.RawStdEncoding.EncodeToString(sum[:]),
+		"URL-safe alphabet":        "sha256/" + base64.URLEncoding.EncodeToString(bytes.Repeat([]byte{0xff}, 32)),
+		"hex":                      "sha256/" + strings.Repeat("ab", 32),
+		"leading space":            " " + good,
+		"trailing data":            good + "AAAA",
+		"white space in the value": good[:20] + " " + good[20:],
+		// encoding/base64 would skip CR and LF; a pin has one spelling.
+		"trailing newline": good + "\n",
+		"CR LF inside":     good[:20] + "\r\n" + good[20:],
+	}
+	for name, bad := range tests {
+		t.Run("pin/"+name, func(t *testing.T) {
+			t.Parallel()
+			if got, err := kex.ParsePin(bad); !errors.Is(err, kex.ErrBadPin) || got != nil {
+				t.Errorf("ParsePin(%q) = %x, %v; want ErrBadPin", bad, got, err)
+			}
+		})
 	}
 }
 
 func TestIdentityPEM(t *testing.T) {
 	t.Parallel()
-	id := newIdentity(t, "bob")
+	id := identity(t, "bob")
 	certPEM, keyPEM, err := id.MarshalPEM()
 	if err != nil {
 		t.Fatal(err)
@@ -114,28 +171,31 @@ func TestIdentityPEM(t *testing.T) {
 		t.Errorf("identity changed through PEM")
 	}
 
-	other := newIdentity(t, "mallory")
-	otherCert, otherKey, err := other.MarshalPEM()
+	otherCert, otherKey, err := identity(t, "mallory").MarshalPEM()
 	if err != nil {
 		t.Fatal(err)
 	}
-	rsaKeyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: mustPKCS8(t, rsaKey(t))})
-	p256CertPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: selfSignedP256(t)})
+	p256KeyDER, err := x509.MarshalPKCS8PrivateKey(p256Key(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p256KeyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p256KeyDER})
+	p256CertPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p256Certificate(t)})
 	tests := []struct {
-		name       string
-		cert, key  []byte
-		wantErrIs  error
-		wantErrHas string
+		name      string
+		cert, key []byte
+		wantIs    error
+		wantHas   string
 	}{
-		{"bob's certificate with mallory's key", certPEM, otherKey, nil, "key does not match the certificate"},
-		{"mallory's certificate with bob's key", otherCert, keyPEM, nil, "key does not match the certificate"},
-		{"P-256 certificate with bob's key", p256CertPEM, keyPEM, nil, "key does not match the certificate"},
-		{"RSA private key", certPEM, rsaKeyPEM, kex.ErrNotEd25519, ""},
-		{"certificate and key swapped", keyPEM, certPEM, nil, "no CERTIFICATE block"},
-		{"empty certificate file", nil, keyPEM, nil, "no CERTIFICATE block"},
-		{"empty key file", certPEM, nil, nil, "no PRIVATE KEY block"},
-		{"certificate block of garbage", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("x")}), keyPEM, kex.ErrBadCertificate, ""},
-		{"key block of garbage", certPEM, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte("x")}), nil, "parse key"},
+		{"identity/bob's certificate with mallory's key", certPEM, otherKey, nil, "key does not match the certificate"},
+		{"identity/mallory's certificate with bob's key", otherCert, keyPEM, nil, "key does not match the certificate"},
+		{"identity/P-256 certificate with bob's key", p256CertPEM, keyPEM, nil, "key does not match the certificate"},
+		{"identity/P-256 private key", certPEM, p256KeyPEM, kex.ErrNotEd25519, ""},
+		{"identity/certificate and key swapped", keyPEM, certPEM, nil, "no CERTIFICATE block"},
+		{"identity/empty certificate file", nil, keyPEM, nil, "no CERTIFICATE block"},
+		{"identity/empty key file", certPEM, nil, nil, "no PRIVATE KEY block"},
+		{"identity/certificate block of garbage", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("x")}), keyPEM, kex.ErrBadCertificate, ""},
+		{"identity/key block of garbage", certPEM, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte("x")}), nil, "parse key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -144,38 +204,15 @@ func TestIdentityPEM(t *testing.T) {
 			if err == nil {
 				t.Fatalf("ParseIdentityPEM accepted it: %+v", id)
 			}
-			if tt.wantErrIs != nil && !errors.Is(err, tt.wantErrIs) {
-				t.Errorf("error %v, want %q", err, tt.wantErrIs)
+			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
+				t.Errorf("error %v, want %q", err, tt.wantIs)
 			}
-			if !strings.Contains(err.Error(), tt.wantErrHas) {
-				t.Errorf("error %q does not say %q", err, tt.wantErrHas)
+			if !strings.Contains(err.Error(), tt.wantHas) {
+				t.Errorf("error %q does not say %q", err, tt.wantHas)
+			}
+			if strings.Contains(err.Error(), "PRIVATE KEY-----") || bytes.Contains([]byte(err.Error()), tt.key) && len(tt.key) > 0 {
+				t.Errorf("error quotes the key file: %v", err)
 			}
 		})
-	}
-}
-
-func mustPKCS8(t *testing.T, key any) []byte {
-	t.Helper()
-	b, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func TestDetectedAndReason(t *testing.T) {
-	t.Parallel()
-	he := &kex.HandshakeError{Scheme: "pinned-ecdh", Side: kex.ClientSide, Step: "check pin", Err: kex.ErrPinMismatch}
-	if !kex.Detected(he) || kex.Reason(he) != "key does not match pin" {
-		t.Errorf("Detected = %v, Reason = %q", kex.Detected(he), kex.Reason(he))
-	}
-	if he.Error() != "pinned-ecdh client: check pin: key does not match pin" {
-		t.Errorf("Error() = %q", he.Error())
-	}
-	if kex.Detected(kex.ErrNoPin) || kex.Detected(kex.ErrTruncatedHandshake) || kex.Detected(nil) {
-		t.Error("a non-security error counts as detected")
-	}
-	if kex.Reason(nil) != "" || kex.Reason(kex.ErrNoPin) != kex.ErrNoPin.Error() {
-		t.Error("Reason of a non-security error is not its text")
 	}
 }

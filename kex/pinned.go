@@ -12,6 +12,47 @@ import (
 	"github.com/mitmlab/mitmlab/wire"
 )
 
+// Field sizes of pinned-ecdh's own messages.
+const (
+	SignatureSize = ed25519.SignatureSize // 64
+	MACSize       = 32                    // HMAC-SHA256
+)
+
+// ServerVerify proves the server holds the certificate's key and saw the
+// same hellos: {"type":"server_verify","signature":B64,"finished":B64}.
+type ServerVerify struct {
+	Signature []byte // Ed25519
+	Finished  []byte // HMAC-SHA256
+}
+
+// MessageType returns "server_verify".
+func (*ServerVerify) MessageType() wire.Type { return "server_verify" }
+
+// Fields lists signature and finished.
+func (m *ServerVerify) Fields() []wire.Field {
+	return []wire.Field{
+		wire.Bytes("signature", &m.Signature, SignatureSize, SignatureSize),
+		wire.Bytes("finished", &m.Finished, MACSize, MACSize),
+	}
+}
+
+// ClientFinished confirms the client derived the same keys:
+// {"type":"client_finished","mac":B64}.
+type ClientFinished struct {
+	MAC []byte // HMAC-SHA256
+}
+
+// MessageType returns "client_finished".
+func (*ClientFinished) MessageType() wire.Type { return "client_finished" }
+
+// Fields lists mac.
+func (m *ClientFinished) Fields() []wire.Field {
+	return []wire.Field{wire.Bytes("mac", &m.MAC, MACSize, MACSize)}
+}
+
+// NamePinnedECDH is pinned-ecdh's name.
+const NamePinnedECDH = "pinned-ecdh"
+
 // PinnedECDH is the "pinned-ecdh" scheme, a trimmed RFC 8446 1-RTT
 // handshake with SIGMA's sign-and-MAC:
 //
@@ -21,12 +62,18 @@ import (
 //	C→S client_finished {mac}
 //
 // The client pins the SHA-256 of the certificate's SubjectPublicKeyInfo.
-// The signature covers the hash of both hellos as raw bytes, so any change
-// to either one, key shares and offered list included, breaks it.
-type PinnedECDH struct{}
-
-// Name returns "pinned-ecdh".
-func (PinnedECDH) Name() string { return NamePinnedECDH }
+// The signature covers the framed hash of both hellos as raw bytes, so any
+// change to either one, key shares and offered list included, breaks it.
+func PinnedECDH() *Scheme {
+	return &Scheme{
+		Name:     NamePinnedECDH,
+		Summary:  "X25519 signed by a pinned Ed25519 key, with finished MACs both ways",
+		Messages: []wire.Message{&ClientHello{}, &ServerHello{}, &ServerVerify{}, &ClientFinished{}},
+		Identity: true,
+		Client:   pinnedClient,
+		Server:   pinnedServer,
+	}
+}
 
 // PinnedSchedule is pinned-ecdh's key schedule for one connection, from the
 // X25519 secret and the raw hellos. Both halves use it, and so does an
@@ -35,7 +82,7 @@ type PinnedSchedule struct {
 	hs          []byte // handshake secret: HKDF-Extract(shared)
 	clientHello []byte
 	serverHello []byte
-	th1         []byte // SHA-256(CH ‖ SH)
+	th1         []byte // TranscriptHash(CH, SH)
 }
 
 // NewPinnedSchedule starts the schedule.
@@ -44,12 +91,12 @@ func NewPinnedSchedule(shared, clientHello, serverHello []byte) *PinnedSchedule 
 		hs:          extract(shared),
 		clientHello: clientHello,
 		serverHello: serverHello,
-		th1:         transcriptHash(clientHello, serverHello),
+		th1:         TranscriptHash(clientHello, serverHello),
 	}
 }
 
 // SignedContent is what the server signs: 64 spaces, the context string, a
-// zero byte and SHA-256(CH ‖ SH) (RFC 8446 §4.4.3).
+// zero byte and TranscriptHash(CH, SH) (RFC 8446 §4.4.3).
 func SignedContent(clientHello, serverHello []byte) []byte {
 	c := make([]byte, 0, 64+len(signatureContext)+1+32)
 	for range 64 {
@@ -57,21 +104,27 @@ func SignedContent(clientHello, serverHello []byte) []byte {
 	}
 	c = append(c, signatureContext...)
 	c = append(c, 0)
-	return append(c, transcriptHash(clientHello, serverHello)...)
+	return append(c, TranscriptHash(clientHello, serverHello)...)
 }
 
 // ServerFinished is HMAC-SHA256 with the server finished key over
-// SHA-256(CH ‖ SH ‖ signature).
+// TranscriptHash(CH, SH, signature).
 func (s *PinnedSchedule) ServerFinished(signature []byte) []byte {
 	key := expandLabel(s.hs, labelServerFinished, s.th1, 32)
-	return hmacSHA256(key, transcriptHash(s.clientHello, s.serverHello, signature))
+	return hmacSHA256(key, TranscriptHash(s.clientHello, s.serverHello, signature))
 }
 
 // ClientFinished is HMAC-SHA256 with the client finished key over
-// SHA-256(CH ‖ SH ‖ SV), SV being the raw server_verify message.
+// TranscriptHash(CH, SH, SV), SV being the raw server_verify message.
 func (s *PinnedSchedule) ClientFinished(serverVerify []byte) []byte {
 	key := expandLabel(s.hs, labelClientFinished, s.th1, 32)
-	return hmacSHA256(key, transcriptHash(s.clientHello, s.serverHello, serverVerify))
+	return hmacSHA256(key, TranscriptHash(s.clientHello, s.serverHello, serverVerify))
+}
+
+// VerifyServerFinished reports, in constant time, whether mac is the
+// server finished MAC for signature.
+func (s *PinnedSchedule) VerifyServerFinished(signature, mac []byte) bool {
+	return hmac.Equal(s.ServerFinished(signature), mac)
 }
 
 // VerifyClientFinished reports, in constant time, whether mac is the
@@ -80,123 +133,100 @@ func (s *PinnedSchedule) VerifyClientFinished(serverVerify, mac []byte) bool {
 	return hmac.Equal(s.ClientFinished(serverVerify), mac)
 }
 
-// Traffic derives the record keys, bound to SHA-256(CH ‖ SH ‖ SV ‖ CF).
+// Traffic derives the record keys, bound to TranscriptHash(CH, SH, SV, CF).
 func (s *PinnedSchedule) Traffic(serverVerify, clientFinished []byte) *channel.Secrets {
-	return trafficSecrets(s.hs, transcriptHash(s.clientHello, s.serverHello, serverVerify, clientFinished))
+	return TrafficSecrets(s.hs, TranscriptHash(s.clientHello, s.serverHello, serverVerify, clientFinished))
 }
 
-// pinnedClient is the client's handshake state, one field per thing it
-// has learnt, in the order it learns them.
-type pinnedClient struct {
-	ctx  context.Context
-	conn *wire.Conn
-	cfg  *ClientConfig
-	h    hs
+// pinnedClientState is the client's handshake, one field per thing it has
+// learnt, in the order it learns them.
+type pinnedClientState struct {
+	hs
+	cfg *ClientConfig
 
-	ks    *KeyShare
-	pin   []byte
-	ch    []byte // raw client_hello as sent
-	shm   *wire.ServerHello
-	sh    []byte // raw server_hello as received
-	cert  *x509.Certificate
-	key   ed25519.PublicKey
-	svm   *wire.ServerVerify
-	sv    []byte
-	sched *PinnedSchedule
+	pin     []byte
+	ks      *KeyShare
+	ch      []byte // raw client_hello as sent
+	shm     *ServerHello
+	sh      []byte // raw server_hello as received
+	cert    *x509.Certificate
+	key     ed25519.PublicKey
+	svm     *ServerVerify
+	sv      []byte
+	sched   *PinnedSchedule
+	secrets *channel.Secrets
 }
 
-// Client runs the client half. Its checks come in a fixed order with no
-// fallback: chosen was offered, the certificate parses, its SPKI matches the
-// pin, its key is Ed25519, the signature verifies with that key, the X25519
-// secret is not all zeros, and the server's finished MAC verifies.
-func (PinnedECDH) Client(ctx context.Context, conn *wire.Conn, cfg *ClientConfig) (*channel.Secrets, error) {
-	c := &pinnedClient{ctx: ctx, conn: conn, cfg: orZero(cfg), h: hs{NamePinnedECDH, ClientSide}}
-	for _, step := range []struct {
-		name string
-		run  func() error
-	}{
-		{"check configuration", c.checkConfig},
-		{"send client hello", c.sendClientHello},
-		{"read server hello", c.readServerHello},
-		{"check chosen scheme", c.checkChosen},
-	} {
-		if err := step.run(); err != nil {
-			if _, ok := err.(*HandshakeError); ok {
-				return nil, err
-			}
-			return nil, c.h.fail(step.name, c.conn.Fail(err))
-		}
+// pinnedClient runs the client half. Its checks come in a fixed order with
+// no fallback: chosen was offered, the certificate parses, its SPKI matches
+// the pin, its key is Ed25519, the signature verifies with that key, the
+// X25519 secret is not all zeros, and the server's finished MAC verifies.
+func pinnedClient(ctx context.Context, conn *wire.Conn, cfg *ClientConfig) (*channel.Secrets, error) {
+	c := &pinnedClientState{hs: hs{ctx, conn, NamePinnedECDH, ClientSide}, cfg: orZero(cfg)}
+	if err := c.checkConfig(); err != nil {
+		return nil, c.refuse("check configuration", err)
+	}
+	err := c.run(
+		step{"generate key share", c.generateKeyShare},
+		step{"send client hello", c.sendClientHello},
+		step{"read server hello", c.readServerHello},
+		step{"check chosen scheme", c.checkChosen},
+	)
+	if err != nil {
+		return nil, err
 	}
 	if c.shm.Chosen == NameUnauthECDH {
-		return c.fallBack()
+		err = c.run(step{"compute shared secret", c.fallBack})
+		return c.secrets, err
 	}
-	for _, step := range []struct {
-		name string
-		run  func() error
-	}{
-		{"parse certificate", c.parseCertificate},
-		{"check pin", c.checkPin},
-		{"check key type", c.checkKeyType},
-		{"read server verify", c.readServerVerify},
-		{"verify signature", c.verifySignature},
-		{"compute shared secret", c.computeShared},
-		{"verify server finished", c.verifyFinished},
-	} {
-		if err := step.run(); err != nil {
-			if _, ok := err.(*HandshakeError); ok {
-				return nil, err
-			}
-			return nil, c.h.fail(step.name, c.conn.Fail(err))
-		}
-	}
-	return c.sendClientFinished()
+	err = c.run(
+		step{"parse certificate", c.parseCertificate},
+		step{"check pin", c.checkPin},
+		step{"check key type", c.checkKeyType},
+		step{"read server verify", c.readServerVerify},
+		step{"verify signature", c.verifySignature},
+		step{"compute shared secret", c.computeShared},
+		step{"verify server finished", c.verifyFinished},
+		step{"send client finished", c.sendClientFinished},
+	)
+	return c.secrets, err
 }
 
-func (c *pinnedClient) checkConfig() error {
+func (c *pinnedClientState) checkConfig() error {
 	if c.cfg.SkipPinCheck {
 		return nil
 	}
 	if c.cfg.Pin == "" {
-		c.conn.CloseNow()
-		return c.h.fail("check configuration", ErrNoPin)
+		return ErrNoPin
 	}
 	pin, err := ParsePin(c.cfg.Pin)
-	if err != nil {
-		c.conn.CloseNow()
-		return c.h.fail("check configuration", err)
-	}
 	c.pin = pin
-	return nil
+	return err
 }
 
-func (c *pinnedClient) offer() []string {
+func (c *pinnedClientState) offer() []string {
 	if c.cfg.Offer == nil {
 		return []string{NamePinnedECDH}
 	}
 	return c.cfg.Offer
 }
 
-func (c *pinnedClient) sendClientHello() error {
-	ks, err := NewKeyShare()
-	if err != nil {
-		c.conn.CloseNow()
-		return c.h.fail("generate key share", err)
-	}
-	c.ks = ks
-	c.ch, err = write(c.ctx, c.conn, c.h, "send client hello", &wire.ClientHello{
-		Nonce:    ks.Nonce,
-		KeyShare: ks.Public(),
-		Offered:  c.offer(),
-	})
+func (c *pinnedClientState) generateKeyShare() (err error) {
+	c.ks, err = NewKeyShare(c.cfg.Rand)
 	return err
 }
 
-func (c *pinnedClient) readServerHello() (err error) {
-	c.shm, c.sh, err = read[*wire.ServerHello](c.ctx, c.conn, c.h, "read server hello")
+func (c *pinnedClientState) sendClientHello() (err error) {
+	c.ch, err = c.write(&ClientHello{Nonce: c.ks.Nonce, KeyShare: c.ks.Public(), Offered: c.offer()})
 	return err
 }
 
-func (c *pinnedClient) checkChosen() error {
+func (c *pinnedClientState) readServerHello() (err error) {
+	c.shm, c.sh, err = readAs[*ServerHello](&c.hs)
+	return err
+}
+
+func (c *pinnedClientState) checkChosen() error {
 	if !slices.Contains(c.offer(), c.shm.Chosen) {
 		return fmt.Errorf("%w: %q", ErrSchemeNotOffered, c.shm.Chosen)
 	}
@@ -210,15 +240,16 @@ func (c *pinnedClient) checkChosen() error {
 // from the client's offer.
 //
 // INSECURE(downgrade): nothing here proves who chose it.
-func (c *pinnedClient) fallBack() (*channel.Secrets, error) {
+func (c *pinnedClientState) fallBack() error {
 	shared, err := c.ks.Shared(c.shm.KeyShare)
 	if err != nil {
-		return nil, c.h.fail("compute shared secret", c.conn.Fail(err))
+		return err
 	}
-	return UnauthSecrets(shared, c.ch, c.sh), nil
+	c.secrets = UnauthSecrets(shared, c.ch, c.sh)
+	return nil
 }
 
-func (c *pinnedClient) parseCertificate() error {
+func (c *pinnedClientState) parseCertificate() error {
 	if len(c.shm.Certificate) == 0 {
 		return ErrMissingIdentity
 	}
@@ -232,7 +263,7 @@ func (c *pinnedClient) parseCertificate() error {
 
 // checkPin stands in for the CA check a browser does: the pin says which key
 // may speak for the server.
-func (c *pinnedClient) checkPin() error {
+func (c *pinnedClientState) checkPin() error {
 	if c.cfg.SkipPinCheck {
 		// INSECURE(signed-unpinned): any key is accepted as the server's.
 		return nil
@@ -243,7 +274,7 @@ func (c *pinnedClient) checkPin() error {
 	return nil
 }
 
-func (c *pinnedClient) checkKeyType() error {
+func (c *pinnedClientState) checkKeyType() error {
 	key, ok := c.cert.PublicKey.(ed25519.PublicKey)
 	if !ok {
 		return fmt.Errorf("%w: got %T", ErrNotEd25519, c.cert.PublicKey)
@@ -252,22 +283,22 @@ func (c *pinnedClient) checkKeyType() error {
 	return nil
 }
 
-func (c *pinnedClient) readServerVerify() (err error) {
-	c.svm, c.sv, err = read[*wire.ServerVerify](c.ctx, c.conn, c.h, "read server verify")
+func (c *pinnedClientState) readServerVerify() (err error) {
+	c.svm, c.sv, err = readAs[*ServerVerify](&c.hs)
 	return err
 }
 
 // verifySignature checks the signature over both raw hellos: the client's
 // nonce stops replay of an old signature, and the key shares in it stop
 // their substitution.
-func (c *pinnedClient) verifySignature() error {
+func (c *pinnedClientState) verifySignature() error {
 	if !ed25519.Verify(c.key, SignedContent(c.ch, c.sh), c.svm.Signature) {
 		return ErrBadSignature
 	}
 	return nil
 }
 
-func (c *pinnedClient) computeShared() error {
+func (c *pinnedClientState) computeShared() error {
 	shared, err := c.ks.Shared(c.shm.KeyShare)
 	if err != nil {
 		return err
@@ -276,88 +307,135 @@ func (c *pinnedClient) computeShared() error {
 	return nil
 }
 
-func (c *pinnedClient) verifyFinished() error {
-	if !hmac.Equal(c.sched.ServerFinished(c.svm.Signature), c.svm.Finished) {
+func (c *pinnedClientState) verifyFinished() error {
+	if !c.sched.VerifyServerFinished(c.svm.Signature, c.svm.Finished) {
 		return ErrBadFinished
 	}
 	return nil
 }
 
-func (c *pinnedClient) sendClientFinished() (*channel.Secrets, error) {
-	cf, err := write(c.ctx, c.conn, c.h, "send client finished",
-		&wire.ClientFinished{MAC: c.sched.ClientFinished(c.sv)})
+func (c *pinnedClientState) sendClientFinished() error {
+	cf, err := c.write(&ClientFinished{MAC: c.sched.ClientFinished(c.sv)})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return c.sched.Traffic(c.sv, cf), nil
+	c.secrets = c.sched.Traffic(c.sv, cf)
+	return nil
 }
 
-// Server runs the server half. It accepts no data before the client's
-// finished MAC verifies.
-func (PinnedECDH) Server(ctx context.Context, conn *wire.Conn, cfg *ServerConfig) (*channel.Secrets, error) {
-	h := hs{NamePinnedECDH, ServerSide}
-	cfg = orZero(cfg)
-	schemes := cfg.Schemes
-	if schemes == nil {
-		schemes = []string{NamePinnedECDH}
+// pinnedServerState is the server's handshake.
+type pinnedServerState struct {
+	hs
+	cfg     *ServerConfig
+	schemes []string
+
+	chm     *ClientHello
+	ch      []byte
+	chosen  string
+	ks      *KeyShare
+	shared  []byte
+	sh      []byte
+	sched   *PinnedSchedule
+	sv      []byte
+	cfm     *ClientFinished
+	cf      []byte
+	secrets *channel.Secrets
+}
+
+// pinnedServer runs the server half. It accepts no data before the
+// client's finished MAC verifies.
+func pinnedServer(ctx context.Context, conn *wire.Conn, cfg *ServerConfig) (*channel.Secrets, error) {
+	s := &pinnedServerState{hs: hs{ctx, conn, NamePinnedECDH, ServerSide}, cfg: orZero(cfg)}
+	if s.schemes = s.cfg.Schemes; s.schemes == nil {
+		s.schemes = []string{NamePinnedECDH}
 	}
-	if slices.Contains(schemes, NamePinnedECDH) && cfg.Identity == nil {
-		conn.CloseNow()
-		return nil, h.fail("check configuration", fmt.Errorf("kex: pinned-ecdh server needs an identity"))
-	}
-	chm, ch, err := read[*wire.ClientHello](ctx, conn, h, "read client hello")
-	if err != nil {
-		return nil, err
-	}
-	chosen := ""
-	for _, s := range schemes {
-		if slices.Contains(chm.Offered, s) {
-			chosen = s
-			break
+	for _, name := range s.schemes {
+		if name != NamePinnedECDH && name != NameUnauthECDH {
+			// Choosing it from an offer would run pinned-ecdh under its name.
+			return nil, s.refuse("check configuration", fmt.Errorf("kex: a pinned-ecdh server cannot speak %q", name))
 		}
 	}
-	if chosen == "" {
-		return nil, h.fail("choose scheme", conn.Fail(fmt.Errorf("%w: offered %q, server speaks %q", ErrNoCommonScheme, chm.Offered, schemes)))
+	if slices.Contains(s.schemes, NamePinnedECDH) && s.cfg.Identity == nil {
+		return nil, s.refuse("check configuration", ErrNoIdentity)
 	}
-	ks, err := NewKeyShare()
-	if err != nil {
-		conn.CloseNow()
-		return nil, h.fail("generate key share", err)
+	err := s.run(
+		step{"read client hello", s.readClientHello},
+		step{"choose scheme", s.chooseScheme},
+		step{"generate key share", s.generateKeyShare},
+		step{"compute shared secret", s.computeShared},
+		step{"send server hello", s.sendServerHello},
+	)
+	if err != nil || s.chosen == NameUnauthECDH {
+		return s.secrets, err
 	}
-	shared, err := ks.Shared(chm.KeyShare)
-	if err != nil {
-		return nil, h.fail("compute shared secret", conn.Fail(err))
+	err = s.run(
+		step{"send server verify", s.sendServerVerify},
+		step{"read client finished", s.readClientFinished},
+		step{"verify client finished", s.verifyClientFinished},
+	)
+	return s.secrets, err
+}
+
+func (s *pinnedServerState) readClientHello() (err error) {
+	s.chm, s.ch, err = readAs[*ClientHello](&s.hs)
+	return err
+}
+
+func (s *pinnedServerState) chooseScheme() error {
+	for _, name := range s.schemes {
+		if slices.Contains(s.chm.Offered, name) {
+			s.chosen = name
+			return nil
+		}
 	}
-	if chosen == NameUnauthECDH {
+	return fmt.Errorf("%w: offered %q, server speaks %q", ErrNoCommonScheme, s.chm.Offered, s.schemes)
+}
+
+func (s *pinnedServerState) generateKeyShare() (err error) {
+	s.ks, err = NewKeyShare(s.cfg.Rand)
+	return err
+}
+
+func (s *pinnedServerState) computeShared() (err error) {
+	s.shared, err = s.ks.Shared(s.chm.KeyShare)
+	return err
+}
+
+func (s *pinnedServerState) sendServerHello() (err error) {
+	if s.chosen == NameUnauthECDH {
 		// INSECURE(downgrade): a server that can fall back lets an attacker
 		// who strips pinned-ecdh from the offer choose for it.
-		sh, err := write(ctx, conn, h, "send server hello", &wire.ServerHello{Nonce: ks.Nonce, KeyShare: ks.Public(), Chosen: NameUnauthECDH})
-		if err != nil {
-			return nil, err
+		s.sh, err = s.write(&ServerHello{Nonce: s.ks.Nonce, KeyShare: s.ks.Public(), Chosen: NameUnauthECDH})
+		if err == nil {
+			s.secrets = UnauthSecrets(s.shared, s.ch, s.sh)
 		}
-		return UnauthSecrets(shared, ch, sh), nil
+		return err
 	}
-	sh, err := write(ctx, conn, h, "send server hello", &wire.ServerHello{
-		Nonce:       ks.Nonce,
-		KeyShare:    ks.Public(),
+	s.sh, err = s.write(&ServerHello{
+		Nonce:       s.ks.Nonce,
+		KeyShare:    s.ks.Public(),
 		Chosen:      NamePinnedECDH,
-		Certificate: cfg.Identity.Certificate,
+		Certificate: s.cfg.Identity.Certificate,
 	})
-	if err != nil {
-		return nil, err
+	return err
+}
+
+func (s *pinnedServerState) sendServerVerify() (err error) {
+	s.sched = NewPinnedSchedule(s.shared, s.ch, s.sh)
+	sig := ed25519.Sign(s.cfg.Identity.Key, SignedContent(s.ch, s.sh))
+	s.sv, err = s.write(&ServerVerify{Signature: sig, Finished: s.sched.ServerFinished(sig)})
+	return err
+}
+
+func (s *pinnedServerState) readClientFinished() (err error) {
+	s.cfm, s.cf, err = readAs[*ClientFinished](&s.hs)
+	return err
+}
+
+func (s *pinnedServerState) verifyClientFinished() error {
+	if !s.sched.VerifyClientFinished(s.sv, s.cfm.MAC) {
+		return ErrBadFinished
 	}
-	sched := NewPinnedSchedule(shared, ch, sh)
-	sig := ed25519.Sign(cfg.Identity.Key, SignedContent(ch, sh))
-	sv, err := write(ctx, conn, h, "send server verify", &wire.ServerVerify{Signature: sig, Finished: sched.ServerFinished(sig)})
-	if err != nil {
-		return nil, err
-	}
-	cfm, cf, err := read[*wire.ClientFinished](ctx, conn, h, "read client finished")
-	if err != nil {
-		return nil, err
-	}
-	if !sched.VerifyClientFinished(sv, cfm.MAC) {
-		return nil, h.fail("verify client finished", conn.Fail(ErrBadFinished))
-	}
-	return sched.Traffic(sv, cf), nil
+	s.secrets = s.sched.Traffic(s.sv, s.cf)
+	return nil
 }

@@ -2,92 +2,21 @@ package kex_test
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
+	crand "crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/pem"
 	"errors"
-	"os"
-	"path/filepath"
-	"sync"
+	"strings"
 	"testing"
 
-	"github.com/mitmlab/mitmlab/channel"
 	"github.com/mitmlab/mitmlab/kex"
 	"github.com/mitmlab/mitmlab/wire"
 )
 
-// rsaKey is one RSA-2048 key shared by the tests that need a private key;
-// generating one per test would only slow the suite.
-var rsaKey = func() func(t *testing.T) *rsa.PrivateKey {
-	once := sync.OnceValues(kex.NewRSAKey)
-	return func(t *testing.T) *rsa.PrivateKey {
-		t.Helper()
-		k, err := once()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
-}()
-
-// testSPKI reads an RSA public key that testdata holds as PEM. The 1024-
-// and 4096-bit keys are kept there because generating a 4096-bit key takes
-// seconds.
-func testSPKI(t testing.TB, bits string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "rsa"+bits+".pub.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	blk, _ := pem.Decode(b)
-	if blk == nil || blk.Type != "PUBLIC KEY" {
-		t.Fatalf("testdata rsa%s.pub.pem holds no PUBLIC KEY", bits)
-	}
-	return blk.Bytes
-}
-
-func ed25519SPKI(t *testing.T) []byte {
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return der
-}
-
-func p256SPKI(t *testing.T) []byte {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return der
-}
-
-func b64(b []byte) string       { return base64.StdEncoding.EncodeToString(b) }
-func urlB64(b []byte) string    { return base64.URLEncoding.EncodeToString(b) }
-func hexString(b []byte) string { return hex.EncodeToString(b) }
-
 func TestParseRSAPublicKey(t *testing.T) {
 	t.Parallel()
-	spki2048, err := kex.MarshalRSAPublicKey(&rsaKey(t).PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkcs1 := x509.MarshalPKCS1PublicKey(&rsaKey(t).PublicKey)
+	spki2048 := spki(t, rsaKey(t, bobRSA))
 	tests := []struct {
 		name string
 		spki []byte
@@ -99,7 +28,8 @@ func TestParseRSAPublicKey(t *testing.T) {
 		{"RSA-4096 is not the agreed size either", testSPKI(t, "4096"), kex.ErrKeySize},
 		{"Ed25519 SPKI is not RSA", ed25519SPKI(t), kex.ErrBadKey},
 		{"P-256 SPKI is not RSA", p256SPKI(t), kex.ErrBadKey},
-		{"PKCS #1 instead of SPKI", pkcs1, kex.ErrBadKey},
+		{"PKCS #1 instead of SPKI", x509.MarshalPKCS1PublicKey(&rsaKey(t, bobRSA).PublicKey), kex.ErrBadKey},
+		{"a certificate instead of SPKI", identity(t, "bob").Certificate, kex.ErrBadKey},
 		{"garbage", []byte("definitely not DER"), kex.ErrBadKey},
 		{"truncated SPKI", spki2048[:len(spki2048)-1], kex.ErrBadKey},
 		{"SPKI with trailing data", append(bytes.Clone(spki2048), 0), kex.ErrBadKey},
@@ -110,8 +40,12 @@ func TestParseRSAPublicKey(t *testing.T) {
 			t.Parallel()
 			pub, err := kex.ParseRSAPublicKey(tt.spki)
 			if tt.want == nil {
-				if err != nil || pub.N.BitLen() != 2048 {
+				if err != nil || pub.N.BitLen() != kex.RSABits {
 					t.Fatalf("ParseRSAPublicKey = %v, %v", pub, err)
+				}
+				back, err := kex.MarshalRSAPublicKey(pub)
+				if err != nil || !bytes.Equal(back, tt.spki) {
+					t.Errorf("MarshalRSAPublicKey does not give the same SPKI back: %v", err)
 				}
 				return
 			}
@@ -127,14 +61,14 @@ func TestParseRSAPublicKey(t *testing.T) {
 
 func TestWrapUnwrapSecret(t *testing.T) {
 	t.Parallel()
-	key := rsaKey(t)
+	key := rsaKey(t, bobRSA)
 	secret := bytes.Repeat([]byte{0x5a}, kex.SecretSize)
 	wrapped, err := kex.WrapSecret(&key.PublicKey, secret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(wrapped) != wire.WrappedSize {
-		t.Errorf("wrapped secret is %d bytes, want %d", len(wrapped), wire.WrappedSize)
+	if len(wrapped) != kex.WrappedSize {
+		t.Errorf("wrapped secret is %d bytes, want %d", len(wrapped), kex.WrappedSize)
 	}
 	got, err := kex.UnwrapSecret(key, wrapped)
 	if err != nil || !bytes.Equal(got, secret) {
@@ -144,17 +78,56 @@ func TestWrapUnwrapSecret(t *testing.T) {
 	if got, err := rsa.DecryptOAEP(sha256.New(), nil, key, wrapped, nil); err != nil || !bytes.Equal(got, secret) {
 		t.Errorf("crypto/rsa cannot unwrap it as OAEP-SHA256: %v", err)
 	}
-	short, err := kex.WrapSecret(&key.PublicKey, secret[:16])
+	// OAEP is randomised: the same secret wraps differently each time.
+	again, err := kex.WrapSecret(&key.PublicKey, secret)
+	if err != nil || bytes.Equal(again, wrapped) {
+		t.Errorf("two wraps of one secret are the same bytes (%v)", err)
+	}
+	for name, bad := range badWraps(t, &key.PublicKey) {
+		if s, err := kex.UnwrapSecret(key, bad); !errors.Is(err, kex.ErrBadKeyTransport) || s != nil {
+			t.Errorf("UnwrapSecret of %s = %x, %v; want ErrBadKeyTransport", name, s, err)
+		}
+	}
+}
+
+// badWraps are key_transport payloads that must not unwrap with the
+// private key of pub.
+func badWraps(t *testing.T, pub *rsa.PublicKey) map[string][]byte {
+	t.Helper()
+	wrap := func(pub *rsa.PublicKey, secret []byte) []byte {
+		w, err := kex.WrapSecret(pub, secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	//lint:ignore SA1019 the wrong padding is the point
+	v15, err := rsa.EncryptPKCS1v15(crand.Reader, pub, make([]byte, 32))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := kex.UnwrapSecret(key, short); !errors.Is(err, kex.ErrBadKeyTransport) {
-		t.Errorf("UnwrapSecret of a 16-byte secret = %v, want ErrBadKeyTransport", err)
+	labelled, err := rsa.EncryptOAEP(sha256.New(), crand.Reader, pub, make([]byte, 32), []byte("label"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string][]byte{
+		"random bytes":                    randomBytes(kex.WrappedSize),
+		"a secret wrapped to another key": wrap(&rsaKey(t, malloryRSA).PublicKey, make([]byte, 32)),
+		"a 16-byte secret":                wrap(pub, make([]byte, 16)),
+		"a 33-byte secret":                wrap(pub, make([]byte, 33)),
+		"PKCS #1 v1.5 instead of OAEP":    v15,
+		"OAEP with a label":               labelled,
+		"zeros":                           make([]byte, kex.WrappedSize),
+		"the wrapped secret with a bit flipped": func() []byte {
+			w := wrap(pub, make([]byte, 32))
+			w[100] ^= 1
+			return w
+		}(),
 	}
 }
 
 // TestPlaintextRSAServerRefusesKey: a fake client sends a public key the
-// server must not wrap to.
+// server must not wrap to; the server refuses before it sends anything.
 func TestPlaintextRSAServerRefusesKey(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -164,93 +137,173 @@ func TestPlaintextRSAServerRefusesKey(t *testing.T) {
 	}{
 		{"plaintext-rsa/client sends an RSA-1024 key", testSPKI(t, "1024"), kex.ErrKeySize},
 		{"plaintext-rsa/client sends an RSA-4096 key", testSPKI(t, "4096"), kex.ErrKeySize},
-		{"plaintext-rsa/client sends an Ed25519 SPKI", ed25519SPKI(t), kex.ErrBadKey},
-		{"plaintext-rsa/client sends a P-256 SPKI", p256SPKI(t), kex.ErrBadKey},
+		{"plaintext-rsa/client sends an Ed25519 key", ed25519SPKI(t), kex.ErrBadKey},
+		{"plaintext-rsa/client sends a P-256 key", p256SPKI(t), kex.ErrBadKey},
+		{"plaintext-rsa/client sends its key as PKCS #1", x509.MarshalPKCS1PublicKey(&rsaKey(t, aliceRSA).PublicKey), kex.ErrBadKey},
 		{"plaintext-rsa/client sends garbage as its key", []byte("garbage"), kex.ErrBadKey},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c, s := wsPair(t)
-			fake, scn := wire.NewConn(c, nil), wire.NewConn(s, nil)
+			scheme := kex.PlaintextRSA()
+			c, s := wsPair(t, scheme)
 			ctx := testContext(t)
-			srv := run(func() (*channel.Secrets, error) { return kex.PlaintextRSA{}.Server(ctx, scn, nil) })
-			writeMsg(t, ctx, fake, &wire.RSAPublicKey{SPKI: tt.spki})
-			code, reason := closeCode(t, c) // no key_transport before the close
-			r := <-srv
-			wantHandshakeError(t, r.err, tt.want, "plaintext-rsa", kex.ServerSide, "parse public key")
-			if code != policy {
-				t.Errorf("fake client got close %d %q, want 1008", code, reason)
+			srv := runServer(ctx, scheme, s, nil)
+			cli := newFake(t, ctx, scheme, c)
+			cli.send(&kex.RSAPublicKey{SPKI: tt.spki})
+			r := cli.wantRefusal(srv, policy, tt.want) // no key_transport before the close
+			wantHandshakeError(t, r.err, tt.want, kex.NamePlaintextRSA, kex.ServerSide, "parse public key")
+			if r.secrets != nil {
+				t.Errorf("the refusing server returned secrets")
 			}
 		})
 	}
 }
 
-// TestPlaintextRSAClientRefusesTransport: a fake server answers with a
-// wrapped secret the client must refuse.
-func TestPlaintextRSAClientRefusesTransport(t *testing.T) {
+// TestRSAClientRefusesTransport: a fake plaintext-rsa server answers the
+// client's key with a wrapped secret that must not unwrap.
+func TestRSAClientRefusesTransport(t *testing.T) {
 	t.Parallel()
-	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	alice := rsaKey(t, aliceRSA)
+	for name, wrapped := range badWraps(t, &alice.PublicKey) {
+		t.Run("plaintext-rsa/server sends "+name, func(t *testing.T) {
+			t.Parallel()
+			scheme := kex.PlaintextRSA()
+			c, s := wsPair(t, scheme)
+			ctx := testContext(t)
+			cli := runClient(ctx, scheme, c, &kex.ClientConfig{RSAKey: alice})
+			srv := newFake(t, ctx, scheme, s)
+			pk, _ := receive[*kex.RSAPublicKey](srv)
+			if pub, err := kex.ParseRSAPublicKey(pk.SPKI); err != nil || !pub.Equal(&alice.PublicKey) {
+				t.Errorf("client sent another key than its configured one (%v)", err)
+			}
+			srv.send(&kex.KeyTransport{Wrapped: wrapped})
+			r := srv.wantRefusal(cli, policy, kex.ErrBadKeyTransport)
+			wantHandshakeError(t, r.err, kex.ErrBadKeyTransport, kex.NamePlaintextRSA, kex.ClientSide, "unwrap secret")
+		})
+	}
+}
+
+// TestStaticRSAServerRefusesTransport: a fake static-rsa client answers
+// the server's key with a key_transport that does not unwrap.
+func TestStaticRSAServerRefusesTransport(t *testing.T) {
+	t.Parallel()
+	bob := rsaKey(t, bobRSA)
+	for name, wrapped := range badWraps(t, &bob.PublicKey) {
+		t.Run("static-rsa/client sends "+name, func(t *testing.T) {
+			t.Parallel()
+			scheme := kex.StaticRSA()
+			c, s := wsPair(t, scheme)
+			ctx := testContext(t)
+			srv := runServer(ctx, scheme, s, &kex.ServerConfig{RSAKey: bob})
+			cli := newFake(t, ctx, scheme, c)
+			pk, _ := receive[*kex.RSAPublicKey](cli)
+			if !bytes.Equal(pk.SPKI, spki(t, bob)) {
+				t.Errorf("server sent another key than its own")
+			}
+			cli.send(&kex.KeyTransport{Wrapped: wrapped})
+			r := cli.wantRefusal(srv, policy, kex.ErrBadKeyTransport)
+			wantHandshakeError(t, r.err, kex.ErrBadKeyTransport, kex.NameStaticRSA, kex.ServerSide, "unwrap secret")
+			if r.secrets != nil {
+				t.Errorf("the refusing server returned secrets")
+			}
+		})
+	}
+}
+
+// TestStaticRSAClientChecksTheKey: a static-rsa client with a pin takes
+// only the pinned key; without one it takes any RSA-2048 key the transport
+// delivers, Mallory's included. Neither takes a key of the wrong size.
+func TestStaticRSAClientChecksTheKey(t *testing.T) {
+	t.Parallel()
+	bob, mallory := rsaKey(t, bobRSA), rsaKey(t, malloryRSA)
+	bobPin, err := kex.RSAKeyPin(&bob.PublicKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
 		name string
-		wrap func(t *testing.T, client *rsa.PublicKey) []byte
+		pin  string
+		spki []byte
+		want error // nil: the client wraps a secret to the key
+		step string
 	}{
-		{"plaintext-rsa/server sends random bytes as the wrapped secret", func(t *testing.T, _ *rsa.PublicKey) []byte {
-			b := make([]byte, 256)
-			rand.Read(b)
-			return b
-		}},
-		{"plaintext-rsa/server wraps to another key", func(t *testing.T, _ *rsa.PublicKey) []byte {
-			w, err := kex.WrapSecret(&other.PublicKey, make([]byte, 32))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return w
-		}},
-		{"plaintext-rsa/server wraps a 16-byte secret", func(t *testing.T, pub *rsa.PublicKey) []byte {
-			w, err := kex.WrapSecret(pub, make([]byte, 16))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return w
-		}},
-		{"plaintext-rsa/server wraps with PKCS #1 v1.5", func(t *testing.T, pub *rsa.PublicKey) []byte {
-			//lint:ignore SA1019 the wrong padding is the point
-			w, err := rsa.EncryptPKCS1v15(rand.Reader, pub, make([]byte, 32))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return w
-		}},
+		{"static-rsa/pinned client takes the pinned key", bobPin, spki(t, bob), nil, ""},
+		{"static-rsa/pinned client refuses the attacker's key", bobPin, spki(t, mallory), kex.ErrPinMismatch, "check pin"},
+		{"static-rsa/client without a pin takes the attacker's key", "", spki(t, mallory), nil, ""},
+		{"static-rsa/client without a pin refuses an RSA-1024 key", "", testSPKI(t, "1024"), kex.ErrKeySize, "parse public key"},
+		{"static-rsa/pinned client refuses a pinned RSA-1024 key", pinOfSPKI(testSPKI(t, "1024")), testSPKI(t, "1024"), kex.ErrKeySize, "parse public key"},
+		{"static-rsa/client refuses an Ed25519 key", "", ed25519SPKI(t), kex.ErrBadKey, "parse public key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c, s := wsPair(t)
-			cc, fake := wire.NewConn(c, nil), wire.NewConn(s, nil)
+			scheme := kex.StaticRSA()
+			c, s := wsPair(t, scheme)
 			ctx := testContext(t)
-			key := rsaKey(t)
-			cli := run(func() (*channel.Secrets, error) {
-				return kex.PlaintextRSA{}.Client(ctx, cc, &kex.ClientConfig{RSAKey: key})
-			})
-			pk, _ := readMsg[*wire.RSAPublicKey](t, ctx, fake)
-			pub, err := kex.ParseRSAPublicKey(pk.SPKI)
-			if err != nil {
-				t.Fatal(err)
+			cli := runClient(ctx, scheme, c, &kex.ClientConfig{Pin: tt.pin, Rand: seeded(tt.name)})
+			srv := newFake(t, ctx, scheme, s)
+			srv.send(&kex.RSAPublicKey{SPKI: tt.spki})
+			if tt.want != nil {
+				r := srv.wantRefusal(cli, policy, tt.want)
+				wantHandshakeError(t, r.err, tt.want, kex.NameStaticRSA, kex.ClientSide, tt.step)
+				if tt.want == kex.ErrPinMismatch && !strings.Contains(r.err.Error(), pinOfSPKI(tt.spki)) {
+					t.Errorf("error %q does not name the key the server sent", r.err)
+				}
+				return
 			}
-			if !pub.Equal(&key.PublicKey) {
-				t.Errorf("client sent another key than its configured one")
-			}
-			writeMsg(t, ctx, fake, &wire.KeyTransport{Wrapped: tt.wrap(t, pub)})
-			code, _ := closeCode(t, s)
+			kt, _ := receive[*kex.KeyTransport](srv)
 			r := <-cli
-			wantHandshakeError(t, r.err, kex.ErrBadKeyTransport, "plaintext-rsa", kex.ClientSide, "unwrap secret")
-			if code != policy {
-				t.Errorf("fake server got close %d, want 1008", code)
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			owner := bob
+			if bytes.Equal(tt.spki, spki(t, mallory)) {
+				owner = mallory
+			}
+			secret, err := kex.UnwrapSecret(owner, kt.Wrapped)
+			if err != nil {
+				t.Fatalf("the key's owner cannot unwrap the secret: %v", err)
+			}
+			if *r.secrets != *kex.RSASecrets(secret) {
+				t.Errorf("client secrets are not RSASecrets of the secret it wrapped")
 			}
 		})
+	}
+}
+
+// pinOfSPKI is RFC 7469's pin of a DER SPKI, written out here.
+func pinOfSPKI(der []byte) string {
+	sum := sha256.Sum256(der)
+	return "sha256/" + b64(sum[:])
+}
+
+// TestRSAKeyPin: RSAKeyPin is the pin of the SPKI the server sends, which
+// is what the static-rsa client compares, and it has the certificate pin's
+// form.
+func TestRSAKeyPin(t *testing.T) {
+	t.Parallel()
+	bob := rsaKey(t, bobRSA)
+	pin, err := kex.RSAKeyPin(&bob.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := pinOfSPKI(spki(t, bob)); pin != want {
+		t.Errorf("RSAKeyPin = %s, want %s", pin, want)
+	}
+	if sum, err := kex.ParsePin(pin); err != nil || len(sum) != 32 {
+		t.Errorf("ParsePin refuses RSAKeyPin's output: %v", err)
+	}
+	other, err := kex.RSAKeyPin(&rsaKey(t, malloryRSA).PublicKey)
+	if err != nil || other == pin {
+		t.Errorf("two keys have the pin %s (%v)", pin, err)
+	}
+	// The pin of a key read back from testdata is that of its PEM's bytes.
+	pub, err := kex.ParseRSAPublicKey(testSPKI(t, "2048"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := kex.RSAKeyPin(pub); err != nil || got != pinOfSPKI(testSPKI(t, "2048")) {
+		t.Errorf("RSAKeyPin(testdata key) = %s, %v", got, err)
 	}
 }

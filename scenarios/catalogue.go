@@ -1,97 +1,82 @@
 // Package scenarios is the lab's catalogue and its library entry point.
-// A scenario is one key-exchange scheme plus one attack. [Run] wires a
-// victim client (Alice), a server (Bob) and an attacker node (Mallory)
-// together over real WebSocket connections, runs a chat through them and
-// returns an [Outcome] built from what each node really saw.
+// A scenario is one key-exchange scheme plus one attack, over ws:// or
+// over wss:// with a trust check. [Run] wires a victim client (Alice), a
+// server (Bob) and an attacker node (Mallory) together over real
+// WebSocket connections, runs a chat through them and returns an
+// [Outcome] built from what each node really saw.
+//
+// The catalogue is also the registry of schemes: [Schemes] lists every
+// scheme some scenario uses, which is what the separate processes speak.
 package scenarios
 
 import (
-	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/mitmlab/mitmlab/attacker"
+	"github.com/mitmlab/mitmlab/channel"
 	"github.com/mitmlab/mitmlab/internal/suggest"
 	"github.com/mitmlab/mitmlab/kex"
+	"github.com/mitmlab/mitmlab/tlslab"
 )
 
 // Scenario is one entry in the catalogue.
 type Scenario struct {
-	Name   string          `json:"name"`
-	Title  string          `json:"title"`
-	Lesson string          `json:"lesson"` // two lines: the setup and the question; never the answer
-	Scheme string          `json:"scheme"`
-	Attack attacker.Attack `json:"attack"`
+	Name   string
+	Title  string
+	Lesson string // two lines: the setup and the question; never the answer
+	// Topic groups the scenarios in the picker.
+	Topic  string
+	Scheme *kex.Scheme
+	// Attack is the name of the scenario's attack in [attacker.Attacks].
+	Attack string
+	// TLS, if set, makes the victims speak wss://, with Alice checking
+	// Bob's certificate this way.
+	TLS tlslab.Check
 	// Expect is the outcome in one line. A picker hides it until the
 	// scenario has run, so a class can guess first.
-	Expect string `json:"expect"`
+	Expect string
 
-	// configure, if not nil, adjusts the victims' handshake settings, for
-	// the variants of a scheme.
-	configure func(*kex.ClientConfig, *kex.ServerConfig)
-
-	// attacks, if not nil, lists the attacks the scenario can run, for
-	// scenarios whose attacks are not the attacker package's.
-	attacks []attacker.Attack
-
-	// run, if not nil, runs a scenario that is not one key-exchange scheme
-	// between the standard victims, such as the TLS scenarios. It gets the
-	// options with defaults filled in and a context bounded by the timeout.
-	run runFunc
+	// configure, if not nil, adjusts the victims' settings, for the
+	// variants of a scheme.
+	configure func(*Setup)
 }
 
-// runFunc runs one scenario and builds its Outcome from what its nodes
-// really saw, exactly as [Run] does for the scheme scenarios.
-type runFunc func(ctx context.Context, sc Scenario, o *Options) (*Outcome, error)
+// Setup is what a scenario's variant may change about the victims.
+type Setup struct {
+	Client        *kex.ClientConfig
+	Server        *kex.ServerConfig
+	ClientRecords *channel.Options
+	ServerRecords *channel.Options
+}
 
-// Catalogue returns every scenario, in teaching order: the three core
-// schemes, then the variants that settle the original question.
+// MarshalJSON writes the scenario as `mitmlab list --json` shows it.
+func (sc Scenario) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Name   string `json:"name"`
+		Title  string `json:"title"`
+		Topic  string `json:"topic"`
+		Lesson string `json:"lesson"`
+		Scheme string `json:"scheme"`
+		Attack string `json:"attack"`
+		TLS    string `json:"tls,omitempty"`
+		Expect string `json:"expect"`
+	}{sc.Name, sc.Title, sc.Topic, sc.Lesson, sc.Scheme.Name, sc.Attack, string(sc.TLS), sc.Expect})
+}
+
+// The topics, in the picker's order.
+const (
+	TopicCore      = "The three schemes"
+	TopicNearMiss  = "Near misses of the signed scheme"
+	TopicTLS       = "The original question: HTTPS and wss://"
+	TopicIntegrity = "Integrity of the conversation"
+)
+
+// Catalogue returns every scenario, in teaching order.
 func Catalogue() []Scenario {
-	return slices.Concat(coreScenarios(), schemeVariants(), tlsScenarios())
-}
-
-// schemeVariants are pinned-ecdh's near misses: a signature with no trust
-// anchor, and a negotiation an attacker can downgrade.
-func schemeVariants() []Scenario {
-	offerBoth := func(c *kex.ClientConfig, s *kex.ServerConfig) {
-		c.Offer = []string{kex.NamePinnedECDH, kex.NameUnauthECDH}
-		s.Schemes = []string{kex.NamePinnedECDH, kex.NameUnauthECDH}
-	}
-	return []Scenario{
-		{
-			Name:   "signed-unpinned",
-			Title:  "Signed ECDH, but any certificate will do",
-			Lesson: "Bob signs the handshake, and Alice checks that the signature matches the certificate she was sent.\nShe does not check whose certificate it is. Mallory signs with his own key. Can he read the chat?",
-			Scheme: kex.NamePinnedECDH,
-			Attack: attacker.Impersonate,
-			Expect: "the attacker reads every message; a signature without a trust anchor proves nothing",
-			configure: func(c *kex.ClientConfig, _ *kex.ServerConfig) {
-				c.SkipPinCheck = true // INSECURE(signed-unpinned): the lesson.
-			},
-		},
-		{
-			Name:   "downgrade",
-			Title:  "Pinned ECDH with an unauthenticated fallback",
-			Lesson: "Alice offers pinned-ecdh and, for old servers, unauth-ecdh; Bob speaks both and prefers pinned.\nMallory strips pinned-ecdh from Alice's offer. Alice accepts the fallback. Can he read the chat?",
-			Scheme: kex.NamePinnedECDH,
-			Attack: attacker.StripOffer,
-			Expect: "the attacker reads every message; the fallback is the weakest link",
-			configure: func(c *kex.ClientConfig, s *kex.ServerConfig) {
-				offerBoth(c, s)
-				c.AcceptFallback = true // INSECURE(downgrade): the lesson.
-			},
-		},
-		{
-			Name:      "downgrade-refused",
-			Title:     "Pinned ECDH that refuses to fall back",
-			Lesson:    "The same offer, the same Bob and the same Mallory, but Alice's code holds a pin for Bob\nand refuses any handshake that is not signed with that key. Can Mallory read the chat?",
-			Scheme:    kex.NamePinnedECDH,
-			Attack:    attacker.StripOffer,
-			Expect:    "the client refuses the downgrade; the attacker reads nothing",
-			configure: offerBoth,
-		},
-	}
+	return slices.Concat(coreScenarios(), schemeVariants(), tlsScenarios(), integrityScenarios())
 }
 
 func coreScenarios() []Scenario {
@@ -100,7 +85,8 @@ func coreScenarios() []Scenario {
 			Name:   "plaintext-rsa",
 			Title:  "RSA public key sent in clear",
 			Lesson: "Alice sends her RSA public key over the socket in clear; Bob wraps a session key with it.\nMallory sits on the path between them. Can he read the chat?",
-			Scheme: kex.NamePlaintextRSA,
+			Topic:  TopicCore,
+			Scheme: kex.PlaintextRSA(),
 			Attack: attacker.SwapRSAKey,
 			Expect: "the attacker reads every message; neither victim notices",
 		},
@@ -108,7 +94,8 @@ func coreScenarios() []Scenario {
 			Name:   "unauth-ecdh",
 			Title:  "Unauthenticated X25519 key exchange",
 			Lesson: "Alice and Bob agree on a key with X25519 ECDH: no certificate, no signature.\nMallory sits on the path between them. Can he read the chat?",
-			Scheme: kex.NameUnauthECDH,
+			Topic:  TopicCore,
+			Scheme: kex.UnauthECDH(),
 			Attack: attacker.DoubleECDH,
 			Expect: "the attacker reads every message; neither victim notices",
 		},
@@ -116,66 +103,172 @@ func coreScenarios() []Scenario {
 			Name:   "pinned-ecdh",
 			Title:  "Signed ECDH with a pinned server key",
 			Lesson: "Bob signs the handshake with an Ed25519 key whose hash Alice has pinned.\nMallory answers with his own certificate. Can he read the chat?",
-			Scheme: kex.NamePinnedECDH,
+			Topic:  TopicCore,
+			Scheme: kex.PinnedECDH(),
 			Attack: attacker.Impersonate,
 			Expect: "the client refuses the server: key does not match pin; the attacker reads nothing",
 		},
 	}
 }
 
-// Applicable lists the attacks sc can run, strongest first.
-func (sc Scenario) Applicable() []attacker.Attack {
-	if sc.attacks != nil {
-		return sc.attacks
+// schemeVariants are pinned-ecdh's near misses: a signature with no trust
+// anchor, and a negotiation an attacker can downgrade.
+func schemeVariants() []Scenario {
+	offerBoth := func(s *Setup) {
+		s.Client.Offer = []string{kex.NamePinnedECDH, kex.NameUnauthECDH}
+		s.Server.Schemes = []string{kex.NamePinnedECDH, kex.NameUnauthECDH}
 	}
-	return attacker.For(sc.Scheme)
+	return []Scenario{
+		{
+			Name:   "signed-unpinned",
+			Title:  "Signed ECDH, but any certificate will do",
+			Lesson: "Bob signs the handshake, and Alice checks that the signature matches the certificate she was sent.\nShe does not check whose certificate it is. Mallory signs with his own key. Can he read the chat?",
+			Topic:  TopicNearMiss,
+			Scheme: kex.PinnedECDH(),
+			Attack: attacker.Impersonate,
+			Expect: "the attacker reads every message; a signature without a trust anchor proves nothing",
+			configure: func(s *Setup) {
+				s.Client.SkipPinCheck = true // INSECURE(signed-unpinned): the lesson.
+			},
+		},
+		{
+			Name:   "downgrade",
+			Title:  "Pinned ECDH with an unauthenticated fallback",
+			Lesson: "Alice offers pinned-ecdh and, for old servers, unauth-ecdh; Bob speaks both and prefers pinned.\nMallory strips pinned-ecdh from Alice's offer. Alice accepts the fallback. Can he read the chat?",
+			Topic:  TopicNearMiss,
+			Scheme: kex.PinnedECDH(),
+			Attack: attacker.StripOffer,
+			Expect: "the attacker reads every message; the fallback is the weakest link",
+			configure: func(s *Setup) {
+				offerBoth(s)
+				s.Client.AcceptFallback = true // INSECURE(downgrade): the lesson.
+			},
+		},
+		{
+			Name:      "downgrade-refused",
+			Title:     "Pinned ECDH that refuses to fall back",
+			Lesson:    "The same offer, the same Bob and the same Mallory, but Alice's code holds a pin for Bob\nand refuses any handshake that is not signed with that key. Can Mallory read the chat?",
+			Topic:     TopicNearMiss,
+			Scheme:    kex.PinnedECDH(),
+			Attack:    attacker.StripOffer,
+			Expect:    "the client refuses the downgrade; the attacker reads nothing",
+			configure: offerBoth,
+		},
+	}
 }
 
-// CheckAttack returns an error unless a can run in sc. The error says which
-// attacks can, and suggests one for a typo.
-func (sc Scenario) CheckAttack(a attacker.Attack) error {
-	ok := sc.Applicable()
-	if slices.Contains(ok, a) {
-		return nil
+// tlsScenarios answer the original question with real TLS: a key fetched
+// over the TLS connection, and chat over wss:// with and without
+// certificate checks.
+func tlsScenarios() []Scenario {
+	return []Scenario{
+		{
+			Name:   "https-key-skipverify",
+			Title:  "RSA key fetched over TLS with certificate checks off",
+			Lesson: "Bob sends Alice his RSA key over wss:// and she wraps an AES key in it; her TLS has InsecureSkipVerify.\nMallory answers her TLS connection with a certificate he signed himself. Can he read the chat?",
+			Topic:  TopicTLS,
+			Scheme: kex.StaticRSA(),
+			Attack: attacker.TerminateTLS,
+			TLS:    tlslab.SkipVerify,
+			Expect: "the attacker reads every message; neither victim notices",
+		},
+		{
+			Name:   "https-key-verified",
+			Title:  "RSA key fetched over TLS with the certificate verified",
+			Lesson: "The same key exchange, but Alice's TLS trusts only the lab's CA.\nMallory answers her TLS connection with a certificate he signed himself. Can he read the chat?",
+			Topic:  TopicTLS,
+			Scheme: kex.StaticRSA(),
+			Attack: attacker.TerminateTLS,
+			TLS:    tlslab.VerifyCA,
+			Expect: "the client refuses the server: " + tlslab.ReasonUnknownAuthority + "; the attacker reads nothing",
+		},
+		{
+			Name:   "wss-skipverify",
+			Title:  "Chat over wss:// with certificate checks off",
+			Lesson: "Alice chats with Bob over wss:// (TLS 1.3) with InsecureSkipVerify, as people do to get past a self-signed certificate.\nMallory answers her TLS connection with a certificate he signed himself. Can he read the chat?",
+			Topic:  TopicTLS,
+			Scheme: kex.Plain(),
+			Attack: attacker.TerminateTLS,
+			TLS:    tlslab.SkipVerify,
+			Expect: "the attacker reads every message; neither victim notices",
+		},
+		{
+			Name:   "wss-ca-verified",
+			Title:  "Chat over wss:// with the certificate checked against a CA",
+			Lesson: "Alice chats with Bob over wss:// and trusts only the lab's CA, which issued Bob's certificate.\nMallory answers her TLS connection with a certificate he signed himself. Can he read the chat?",
+			Topic:  TopicTLS,
+			Scheme: kex.Plain(),
+			Attack: attacker.TerminateTLS,
+			TLS:    tlslab.VerifyCA,
+			Expect: "the client refuses the server: " + tlslab.ReasonUnknownAuthority + "; the attacker reads nothing",
+		},
+		{
+			Name:   "wss-pinned",
+			Title:  "Chat over wss:// with a CA-verified, pinned server key",
+			Lesson: "Alice trusts the lab's CA and has also pinned the hash of Bob's public key.\nThe CA is compromised and signs Mallory a certificate for bob.lab. Can he read the chat?",
+			Topic:  TopicTLS,
+			Scheme: kex.Plain(),
+			Attack: attacker.MisIssuedCert,
+			TLS:    tlslab.VerifyPin,
+			Expect: "the client refuses the server: " + tlslab.ReasonPinMismatch + "; the attacker reads nothing",
+		},
 	}
-	list := joinAttacks(ok)
-	if slices.Contains(Attacks(), a) {
-		return fmt.Errorf("attack %s does not apply to %s; it can run %s", a, sc.Name, list)
-	}
-	hint := ""
-	if c := suggest.Closest(string(a), attackNames(Attacks())); c != "" {
-		hint = fmt.Sprintf("; did you mean %q?", c)
-	}
-	return fmt.Errorf("unknown attack %q%s (%s can run %s)", a, hint, sc.Name, list)
 }
 
-func attackNames(as []attacker.Attack) []string {
-	out := make([]string, len(as))
+// integrityScenarios are about the conversation as a whole: what an
+// attacker with no key can still do to it.
+func integrityScenarios() []Scenario {
+	return []Scenario{
+		{
+			Name:   "truncation",
+			Title:  "Pinned ECDH that takes a close frame at its word",
+			Lesson: "Alice and Bob use pinned-ecdh, but end the chat with a plain WebSocket close, as most apps do.\nMallory holds no key. He drops Alice's last message and forges the closes. Does anyone notice?",
+			Topic:  TopicIntegrity,
+			Scheme: kex.PinnedECDH(),
+			Attack: attacker.Truncate,
+			Expect: "the last message is lost and no one detects the cut: Bob sees a goodbye, Alice a server restart; the attacker reads nothing",
+			configure: func(s *Setup) {
+				// INSECURE(truncation): the lesson; no end record is sent or required.
+				s.ClientRecords = &channel.Options{NoEnd: true}
+				s.ServerRecords = &channel.Options{NoEnd: true}
+			},
+		},
+		{
+			Name:   "truncation-refused",
+			Title:  "Pinned ECDH with an authenticated end of conversation",
+			Lesson: "The same Mallory, but each side seals an end record before it closes, as TLS sends close_notify.\nHe drops Alice's last message and forges the closes. Does anyone notice?",
+			Topic:  TopicIntegrity,
+			Scheme: kex.PinnedECDH(),
+			Attack: attacker.Truncate,
+			Expect: "both victims detect the cut: conversation cut short; the attacker reads nothing",
+		},
+	}
+}
+
+// Applicable lists the attacks sc can run, in the table's order.
+func (sc Scenario) Applicable() []*attacker.Attack {
+	return attacker.For(sc.Scheme, sc.TLS != "")
+}
+
+// CheckAttack returns an error unless the attack called name can run in
+// sc. The error says which attacks can, and suggests one for a typo.
+func (sc Scenario) CheckAttack(name string) error {
+	a, err := attacker.Lookup(name)
+	if err != nil {
+		return fmt.Errorf("%w (%s can run %s)", err, sc.Name, joinAttacks(sc.Applicable()))
+	}
+	if err := a.Applies(sc.Scheme, sc.TLS != ""); err != nil {
+		return fmt.Errorf("%w; %s can run %s", err, sc.Name, joinAttacks(sc.Applicable()))
+	}
+	return nil
+}
+
+func joinAttacks(as []*attacker.Attack) string {
+	names := make([]string, len(as))
 	for i, a := range as {
-		out[i] = string(a)
+		names[i] = a.Name
 	}
-	return out
-}
-
-func joinAttacks(as []attacker.Attack) string { return strings.Join(attackNames(as), ", ") }
-
-// Attacks lists every attack any scenario can run, for help texts.
-func Attacks() []attacker.Attack {
-	var out []attacker.Attack
-	seen := map[attacker.Attack]bool{}
-	for _, a := range attacker.Attacks() {
-		seen[a] = true
-		out = append(out, a)
-	}
-	for _, sc := range Catalogue() {
-		for _, a := range sc.Applicable() {
-			if !seen[a] {
-				seen[a] = true
-				out = append(out, a)
-			}
-		}
-	}
-	return out
+	return strings.Join(names, ", ")
 }
 
 // Names returns every scenario's name.
@@ -185,6 +278,39 @@ func Names() []string {
 		out = append(out, s.Name)
 	}
 	return out
+}
+
+// Schemes returns every scheme a scenario uses, once each, in catalogue
+// order: the schemes the server, attacker and client processes speak.
+func Schemes() []*kex.Scheme {
+	var out []*kex.Scheme
+	seen := map[string]bool{}
+	for _, sc := range Catalogue() {
+		if !seen[sc.Scheme.Name] {
+			seen[sc.Scheme.Name] = true
+			out = append(out, sc.Scheme)
+		}
+	}
+	return out
+}
+
+// SchemeNames returns the names of [Schemes].
+func SchemeNames() []string {
+	var out []string
+	for _, s := range Schemes() {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+// Scheme returns the scheme called name, or false.
+func Scheme(name string) (*kex.Scheme, bool) {
+	for _, s := range Schemes() {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return nil, false
 }
 
 // UnknownScenarioError is returned for a name not in the catalogue.

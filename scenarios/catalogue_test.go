@@ -1,7 +1,8 @@
 package scenarios_test
 
 import (
-	"errors"
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -9,98 +10,80 @@ import (
 	"github.com/mitmlab/mitmlab/scenarios"
 )
 
+// TestCatalogue: every entry is complete, its scheme can run, its attack
+// is in the table and applies, and no lesson gives the answer away.
 func TestCatalogue(t *testing.T) {
 	t.Parallel()
+	topics := []string{scenarios.TopicCore, scenarios.TopicNearMiss, scenarios.TopicTLS, scenarios.TopicIntegrity}
 	seen := map[string]bool{}
 	for _, sc := range scenarios.Catalogue() {
 		if seen[sc.Name] {
-			t.Errorf("scenario %q listed twice", sc.Name)
+			t.Errorf("%s: listed twice", sc.Name)
 		}
 		seen[sc.Name] = true
-		if sc.Title == "" || sc.Lesson == "" || sc.Expect == "" || sc.Scheme == "" {
-			t.Errorf("%s: Title, Lesson, Expect and Scheme must all be set: %+v", sc.Name, sc)
+		if sc.Title == "" || sc.Lesson == "" || sc.Expect == "" || !slices.Contains(topics, sc.Topic) {
+			t.Errorf("%s: incomplete entry %+v", sc.Name, sc)
 		}
-		if sc.Attack == "" {
-			t.Errorf("%s: no attack", sc.Name)
+		if err := sc.Scheme.Check(); err != nil {
+			t.Errorf("%s: %v", sc.Name, err)
 		}
-		if labWire(sc) {
-			if err := sc.Attack.Check(sc.Scheme); err != nil {
-				t.Errorf("%s: its own attack does not apply: %v", sc.Name, err)
-			}
+		if err := sc.CheckAttack(sc.Attack); err != nil {
+			t.Errorf("%s: %v", sc.Name, err)
 		}
-		got, err := scenarios.Lookup(sc.Name)
-		if err != nil || got.Name != sc.Name {
-			t.Errorf("Lookup(%q) = %q, %v", sc.Name, got.Name, err)
+		if strings.Contains(sc.Lesson, "the attacker reads") || strings.Contains(sc.Lesson, "refuses the server") {
+			t.Errorf("%s: the lesson gives the outcome away: %q", sc.Name, sc.Lesson)
 		}
-	}
-	for _, core := range []string{"plaintext-rsa", "unauth-ecdh", "pinned-ecdh"} {
-		if !seen[core] {
-			t.Errorf("core scenario %q missing from the catalogue", core)
+		if !slices.ContainsFunc(sc.Applicable(), func(a *attacker.Attack) bool { return a.Name == sc.Attack }) {
+			t.Errorf("%s: Applicable() does not list its own attack %s", sc.Name, sc.Attack)
 		}
 	}
-	if got, want := len(scenarios.Names()), len(scenarios.Catalogue()); got != want {
-		t.Errorf("Names() has %d names for %d scenarios", got, want)
+	var names []string
+	for _, s := range scenarios.Schemes() {
+		if slices.Contains(names, s.Name) {
+			t.Errorf("Schemes() lists %s twice", s.Name)
+		}
+		names = append(names, s.Name)
+		if got, ok := scenarios.Scheme(s.Name); !ok || got.Name != s.Name {
+			t.Errorf("Scheme(%q) = %v, %v", s.Name, got, ok)
+		}
 	}
-}
-
-func TestUnknownScenario(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name, typed, suggestion string
-	}{
-		{"a missing last letter is suggested", "pinned-ecd", "pinned-ecdh"},
-		{"a swapped pair is suggested", "unatuh-ecdh", "unauth-ecdh"},
-		{"nonsense gets no suggestion", "quantum-teleport", ""},
-		{"empty name gets no suggestion", "", ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			o, err := scenarios.Run(t.Context(), tc.typed, nil)
-			var unknown *scenarios.UnknownScenarioError
-			if !errors.As(err, &unknown) {
-				t.Fatalf("Run(%q) = %v, %v; want *UnknownScenarioError", tc.typed, o, err)
-			}
-			if o != nil {
-				t.Errorf("Run(%q) returned an Outcome with its error", tc.typed)
-			}
-			if unknown.Name != tc.typed || unknown.Suggestion != tc.suggestion {
-				t.Errorf("error = {Name %q, Suggestion %q}, want {%q, %q}", unknown.Name, unknown.Suggestion, tc.typed, tc.suggestion)
-			}
-			if tc.suggestion != "" && !strings.Contains(err.Error(), `did you mean "`+tc.suggestion+`"?`) {
-				t.Errorf("error %q does not suggest %q", err, tc.suggestion)
-			}
-			if _, err := scenarios.Lookup(tc.typed); !errors.As(err, &unknown) {
-				t.Errorf("Lookup(%q) = %v, want *UnknownScenarioError", tc.typed, err)
-			}
-		})
+	for _, want := range []string{"plaintext-rsa", "unauth-ecdh", "pinned-ecdh", "static-rsa", "plain"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("Schemes() lacks %s", want)
+		}
 	}
 }
 
-func TestRunRefusesWhatCannotRun(t *testing.T) {
+// TestCatalogueJSON is what `mitmlab list --json` prints per scenario.
+func TestCatalogueJSON(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name     string
-		scenario string
-		opts     scenarios.Options
-		mention  string
-	}{
-		{"pinned-ecdh/an RSA key swap does not apply", "pinned-ecdh", scenarios.Options{Attack: attacker.SwapRSAKey}, "does not apply"},
-		{"plaintext-rsa/impersonation does not apply", "plaintext-rsa", scenarios.Options{Attack: attacker.Impersonate}, "does not apply"},
-		{"unauth-ecdh/an unknown attack", "unauth-ecdh", scenarios.Options{Attack: "telepathy"}, "unknown attack"},
-		{"unauth-ecdh/an unknown transport", "unauth-ecdh", scenarios.Options{Transport: "carrier-pigeon"}, "unknown transport"},
+	sc, err := scenarios.Lookup("wss-pinned")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"name":"wss-pinned"`, `"scheme":"plain"`, `"attack":"mis-issued-cert"`, `"tls":"ca+pin"`, `"topic":"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks %s", b, want)
+		}
+	}
+}
+
+// TestCheckAttack names what can run instead, and suggests for a typo.
+func TestCheckAttack(t *testing.T) {
+	t.Parallel()
+	sc, _ := scenarios.Lookup("pinned-ecdh")
+	for name, want := range map[string]string{
+		"swap-rsa-key":  "does not apply to pinned-ecdh: it needs rsa_public_key.spki",
+		"impersonat":    `did you mean "impersonate"`,
+		"terminate-tls": "TLS",
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			o, err := scenarios.Run(t.Context(), tc.scenario, &tc.opts)
-			if err == nil {
-				t.Fatalf("Run = %s, want an error", o.Summary())
-			}
-			if o != nil {
-				t.Errorf("Run returned an Outcome with its error %v", err)
-			}
-			if !strings.Contains(err.Error(), tc.mention) {
-				t.Errorf("error %q does not say %q", err, tc.mention)
-			}
-		})
+		err := sc.CheckAttack(name)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "pinned-ecdh can run") {
+			t.Errorf("CheckAttack(%q) = %v, want it to say %q and what can run", name, err, want)
+		}
 	}
 }

@@ -6,8 +6,8 @@ import (
 	"go.uber.org/goleak"
 )
 
-// TestMain fails the package if any run leaves a goroutine behind: Run owns
-// every node, listener and connection it starts and must end them all.
+// TestMain fails the package if a run leaves a goroutine behind: every
+// node, connection and timer a run starts must be gone when it returns.
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }

@@ -12,22 +12,6 @@ import (
 )
 
 // network is an in-memory network for tlslab.Run, as scenarios.Memory
-// makes one.
-func network() (func(string) (net.Listener, error), tlslab.DialFunc) {
-	mem := &memnet.Network{}
-	listen := func(host string) (net.Listener, error) { return mem.Listen(host + ":443") }
-	return listen, mem.DialContext
-}
-
-// loopback is a real TCP network on 127.0.0.1.
-func loopback() (func(string) (net.Listener, error), tlslab.DialFunc) {
-	listen := func(string) (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
-	var d net.Dialer
-	return listen, d.DialContext
-}
-
-// pair returns two ends of an in-memory connection with kernel buffers
-// (memnet's socket pair; net.Pipe has none, and a TLS peer that writes an
 // alert while the other writes its flight would block on it).
 func pair(t *testing.T) (net.Conn, net.Conn) {
 	t.Helper()

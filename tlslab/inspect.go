@@ -106,6 +106,10 @@ func Inspect(c net.Conn, obs Observer) *Conn {
 // traffic secrets. Only the attacker's own endpoints use it.
 func (c *Conn) KeyLog() io.Writer { return keyLogWriter{c} }
 
+// OnClose sets a function called once, after the first Close. Call it
+// before the connection is in use.
+func (c *Conn) OnClose(f func()) { c.onClose = f }
+
 // Observer returns the observer c records for.
 func (c *Conn) Observer() Observer { return c.obs }
 
@@ -263,11 +267,11 @@ func (c *Conn) protected(d *direction, r record) bool {
 		c.alert(d, r, content, true)
 	case recordApplicationData:
 		if c.outbound(d) {
-			c.add(d.dir, "tls_application_data", r.raw, trace.Forged,
-				fmt.Sprintf("%d bytes of HTTP or WebSocket, encrypted by the attacker with the TLS keys he shares with %s", len(content), c.obs.Peer))
+			c.addRecovered(d.dir, "tls_application_data", r.raw, trace.Forged, content,
+				fmt.Sprintf("%d bytes of %s, encrypted by the attacker with the TLS keys he shares with %s", len(content), describeApp(content), c.obs.Peer))
 		} else {
-			c.add(d.dir, "tls_application_data", r.raw, trace.Read,
-				fmt.Sprintf("%d bytes of HTTP or WebSocket, decrypted with the TLS keys the attacker shares with %s", len(content), c.obs.Peer))
+			c.addRecovered(d.dir, "tls_application_data", r.raw, trace.Read, content,
+				fmt.Sprintf("%d bytes of %s, decrypted with the TLS keys the attacker shares with %s", len(content), describeApp(content), c.obs.Peer))
 		}
 	default:
 		c.add(d.dir, "tls_encrypted", r.raw, trace.Opaque, fmt.Sprintf("decrypted record of unexpected type %d", typ))
@@ -309,9 +313,11 @@ func (c *Conn) handshake(d *direction, r record, frag []byte, decrypted bool) {
 	}
 	note := strings.Join(notes, "; ")
 	if decrypted && !c.outbound(d) {
-		note = "decrypted by the attacker: " + note
+		// He decrypted it: what he read is the handshake message itself.
+		c.addRecovered(d.dir, typ, r.raw, trace.Read, bytes.Clone(frag), "decrypted by the attacker: "+note)
+	} else {
+		c.add(d.dir, typ, r.raw, c.handshakeVerdict(d), c.ownNote(d, note))
 	}
-	c.add(d.dir, typ, r.raw, c.handshakeVerdict(d), c.ownNote(d, note))
 	if finished && decrypted {
 		d.epoch, d.prot = epochData, nil
 	}
@@ -376,25 +382,34 @@ func (c *Conn) alert(d *direction, r record, content []byte, decrypted bool) {
 		return
 	}
 	desc := content[1]
-	v := trace.Blocked
 	note := "alert: " + alertText(desc)
-	if desc == alertCloseNotify {
-		v = c.handshakeVerdict(d) // an orderly close: public, or the attacker's own
+	switch {
+	case desc != alertCloseNotify:
+		// A fatal alert: a side refused to go on.
+		if decrypted && !c.outbound(d) {
+			note = "decrypted by the attacker: " + note
+		}
+		c.add(d.dir, "tls_alert", r.raw, trace.Blocked, c.ownNote(d, note))
+	case decrypted && !c.outbound(d):
+		c.addRecovered(d.dir, "tls_alert", r.raw, trace.Read, bytes.Clone(content), "decrypted by the attacker: "+note)
+	default:
+		c.add(d.dir, "tls_alert", r.raw, c.handshakeVerdict(d), c.ownNote(d, note))
 	}
-	if decrypted && !c.outbound(d) {
-		note = "decrypted by the attacker: " + note
-	}
-	c.add(d.dir, "tls_alert", r.raw, v, c.ownNote(d, note))
 }
 
 // outbound reports whether this end wrote d's records.
 func (c *Conn) outbound(d *direction) bool { return d.dir != c.inbound() }
 
-// handshakeVerdict is public for handshake records the observer saw, and
-// substituted for the ones the attacker's own endpoint made.
+// handshakeVerdict is the verdict of a record in clear. A relay that only
+// copies bytes passes it on unchanged: public. The attacker's own TLS
+// endpoint answers what it receives itself (intercepted) and made what it
+// sends (substituted).
 func (c *Conn) handshakeVerdict(d *direction) trace.Verdict {
-	if c.obs.Own && c.outbound(d) {
+	switch {
+	case c.obs.Own && c.outbound(d):
 		return trace.Substituted
+	case c.obs.Own:
+		return trace.Intercepted
 	}
 	return trace.Public
 }
@@ -407,8 +422,35 @@ func (c *Conn) ownNote(d *direction, note string) string {
 }
 
 func (c *Conn) add(dir wire.Direction, typ string, raw []byte, v trace.Verdict, note string) {
+	c.addRecovered(dir, typ, raw, v, nil, note)
+}
+
+func (c *Conn) addRecovered(dir wire.Direction, typ string, raw []byte, v trace.Verdict, recovered []byte, note string) {
 	if c.obs.Log == nil {
 		return
 	}
-	c.obs.Log.Add(trace.Event{Conn: c.obs.Conn, Leg: c.obs.Leg, Dir: dir, Type: typ, Size: len(raw), Verdict: v, Note: note, Raw: raw})
+	c.obs.Log.Add(trace.Event{Conn: c.obs.Conn, Leg: c.obs.Leg, Dir: dir, Type: typ, Size: len(raw), Verdict: v, Recovered: recovered, Note: note, Raw: raw})
+}
+
+// describeApp names what a decrypted application-data record holds: the
+// first line of an HTTP message, or WebSocket frames.
+func describeApp(content []byte) string {
+	for _, p := range []string{"GET ", "POST ", "HTTP/1.1 "} {
+		if bytes.HasPrefix(content, []byte(p)) {
+			line, _, _ := bytes.Cut(content, []byte("\r\n"))
+			return "HTTP (" + printableASCII(line) + ")"
+		}
+	}
+	return "WebSocket frames"
+}
+
+func printableASCII(b []byte) string {
+	out := make([]byte, 0, min(len(b), 80))
+	for _, c := range b[:min(len(b), 80)] {
+		if c < 0x20 || c >= 0x7f {
+			c = '.'
+		}
+		out = append(out, c)
+	}
+	return string(out)
 }

@@ -77,9 +77,12 @@ func (t Trust) ClientConfig() (*tls.Config, error) {
 // connection unless the leaf certificate's SubjectPublicKeyInfo hashes to
 // pin. The error wraps [kex.ErrPinMismatch].
 //
-// It pins PeerCertificates[0], the leaf, and nothing else: a client that
-// accepted a pin anywhere in the chain could be fooled by an attacker that
-// sends its own leaf followed by the real server's certificate.
+// It pins PeerCertificates[0], the leaf, and nothing else. A client that
+// matched a pin anywhere in the unverified PeerCertificates list could be
+// fooled by an attacker who sends his own leaf followed by the real
+// server's certificate. (With CA checks on, a pin on any key of the
+// verified chain, cs.VerifiedChains, is sound, and a backup pin is RFC
+// 7469 practice; the lab pins the leaf to keep the lesson plain.)
 func PinVerifier(pin string) (func(tls.ConnectionState) error, error) {
 	want, err := kex.ParsePin(pin)
 	if err != nil {

@@ -28,5 +28,8 @@ func NewFrameJSON(e Event) FrameJSON {
 func (f FrameJSON) ToEvent() Event {
 	e := f.Event
 	e.Raw = f.Raw
+	if e.Recovered == nil && f.RecoveredText != nil {
+		e.Recovered = []byte{} // read, and empty: omitempty dropped it
+	}
 	return e
 }

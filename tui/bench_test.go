@@ -113,3 +113,30 @@ func BenchmarkFramesIn(b *testing.B) {
 		}
 	}
 }
+
+// TestFrameIntakeDoesNotCopyTheModelToTheHeap guards the cost of a frame
+// coming in: with room in the log, Update allocates nothing. A model that
+// escapes to the heap (passed by pointer to a function value anywhere in
+// Update) would cost one allocation the size of the whole model, about
+// 13 KB, per frame.
+func TestFrameIntakeDoesNotCopyTheModelToTheHeap(t *testing.T) {
+	events, _ := mitmFixture(t)
+	m := New(Options{Tick: instantTick})
+	next, _ := m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+	m = next.(*Model)
+	m.run.reset(1, scenarios.Scenario{Name: "unauth-ecdh"}, false, nil)
+	m.run.toEnd = true
+	const n = 200
+	m.run.frames = make([]trace.Event, 0, n+1)
+	m.run.visible = make([]int, 0, n+1)
+	i := 0
+	allocs := testing.AllocsPerRun(n, func() {
+		e := events[4]
+		e.Index = i
+		i++
+		m.run, _ = m.run.Update(frameMsg{run: m.run.run, event: e})
+	})
+	if allocs > 0 {
+		t.Errorf("a frame in costs %.1f allocations, want 0", allocs)
+	}
+}

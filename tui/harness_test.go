@@ -1,9 +1,6 @@
 package tui
 
 import (
-	"regexp"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -136,38 +133,4 @@ func typed(s string) []tea.KeyPressMsg {
 		out = append(out, tea.KeyPressMsg{Code: r, Text: string(r)})
 	}
 	return out
-}
-
-// What differs between two real runs: Ed25519 keys, so their pins, and
-// the certificate's random serial number, which can make it a byte
-// shorter. The goldens of real runs replace pins with a placeholder;
-// frames carrying a certificate keep their row, with the size checked
-// against the frame's bytes and then replaced.
-var (
-	fullPinRE  = regexp.MustCompile(`sha256/[A-Za-z0-9+/]{43}=`)
-	shortPinRE = regexp.MustCompile(`sha256/[A-Za-z0-9+/]{12}…`)
-)
-
-func normalise(t *testing.T, m *Model, s string) string {
-	t.Helper()
-	s = fullPinRE.ReplaceAllString(s, "sha256/<pin>")
-	s = shortPinRE.ReplaceAllString(s, "sha256/<pin>…")
-	lines := strings.Split(s, "\n")
-	for _, e := range m.run.frames {
-		if e.Type != "server_hello" || !strings.Contains(string(e.Raw), `"certificate"`) {
-			continue
-		}
-		if e.Size != len(e.Raw) {
-			t.Errorf("frame %d: size %d, but %d bytes crossed", e.Index, e.Size, len(e.Raw))
-		}
-		n := strconv.Itoa(e.Size)
-		row := regexp.MustCompile(`^[ ▸] *` + strconv.Itoa(e.Index) + ` │.*server_hello`)
-		size := regexp.MustCompile(`(│ +)` + n + ` `)
-		for i, l := range lines {
-			if row.MatchString(l) {
-				lines[i] = size.ReplaceAllString(l, "${1}"+strings.Repeat("#", len(n))+" ")
-			}
-		}
-	}
-	return strings.Join(lines, "\n")
 }

@@ -3,8 +3,10 @@ package tui
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -88,14 +90,16 @@ func shown(m *Model) []trace.Event {
 
 func TestStepShowsOneFrameAtATime(t *testing.T) {
 	t.Parallel()
+	events, _ := mitmFixture(t)
+	n := len(events)
 	m := open(t, Options{Scenario: "unauth-ecdh", Runner: replay(t)}, 80, 24)
-	if !m.run.finished || len(m.run.frames) != 9 {
+	if !m.run.finished || len(m.run.frames) != n {
 		t.Fatalf("fixture run: finished=%v frames=%d", m.run.finished, len(m.run.frames))
 	}
 	if m.run.revealed != 0 || strings.Contains(screen(m), "client_hello") {
 		t.Fatalf("a run starts with no frame shown:\n%s", screen(m))
 	}
-	for i := 1; i <= 9; i++ {
+	for i := 1; i <= n; i++ {
 		m = pump(t, m, keys("space")...)
 		if m.run.revealed != i {
 			t.Fatalf("after %d steps %d frames shown", i, m.run.revealed)
@@ -104,12 +108,12 @@ func TestStepShowsOneFrameAtATime(t *testing.T) {
 			t.Fatalf("step %d selected frame %d, want the new one", i, got)
 		}
 		summary := "attacker read 2/2 messages"
-		if got := strings.Contains(screen(m), summary); got != (i == 9) {
-			t.Fatalf("after %d of 9 steps, summary shown = %v", i, got)
+		if got := strings.Contains(screen(m), summary); got != (i == n) {
+			t.Fatalf("after %d of %d steps, summary shown = %v", i, n, got)
 		}
 	}
 	m = pump(t, m, keys("space")...)
-	if m.run.revealed != 9 {
+	if m.run.revealed != n {
 		t.Fatalf("stepping past the end showed %d frames", m.run.revealed)
 	}
 }
@@ -234,6 +238,16 @@ func TestClearHidesShownFramesOnly(t *testing.T) {
 
 func TestFilters(t *testing.T) {
 	t.Parallel()
+	events, _ := mitmFixture(t)
+	var legA, legARead int
+	for _, e := range events {
+		if e.Leg == trace.LegA {
+			legA++
+			if e.Verdict == trace.Read {
+				legARead++
+			}
+		}
+	}
 	m := open(t, Options{Scenario: "unauth-ecdh", Runner: replay(t)}, 80, 24)
 	m = pump(t, m, keys("e")...)
 	m = pump(t, m, keys("l")...) // leg A
@@ -242,13 +256,18 @@ func TestFilters(t *testing.T) {
 			t.Errorf("leg filter A shows frame %d on leg %s", e.Index, e.Leg)
 		}
 	}
-	if len(shown(m)) != 5 {
-		t.Errorf("leg A has 5 frames, %d shown", len(shown(m)))
+	if len(shown(m)) != legA {
+		t.Errorf("leg A has %d frames, %d shown", legA, len(shown(m)))
 	}
 	m = pump(t, m, keys("v")...) // and READ
 	rows := shown(m)
-	if len(rows) != 1 || rows[0].Verdict != trace.Read || rows[0].Leg != trace.LegA {
-		t.Fatalf("leg A and READ: %v", rows)
+	if len(rows) != legARead {
+		t.Fatalf("leg A and READ: %d rows, want %d", len(rows), legARead)
+	}
+	for _, e := range rows {
+		if e.Verdict != trace.Read || e.Leg != trace.LegA {
+			t.Errorf("leg A and READ shows frame %d: %s on leg %s", e.Index, e.Verdict, e.Leg)
+		}
 	}
 	if !strings.Contains(screen(m), "only leg A, READ") {
 		t.Errorf("the status does not name the filters:\n%s", screen(m))
@@ -259,8 +278,20 @@ func TestFilters(t *testing.T) {
 	for range len(verdictFilters) - 1 {
 		m = pump(t, m, keys("v")...)
 	}
-	if len(shown(m)) != 9 {
+	if len(shown(m)) != len(events) {
 		t.Errorf("filters cycled back to all: %d rows", len(shown(m)))
+	}
+}
+
+// TestVerdictFilterOffersEveryVerdict: v cycles through every verdict the
+// trace knows, each once, then back to all.
+func TestVerdictFilterOffersEveryVerdict(t *testing.T) {
+	t.Parallel()
+	if verdictFilters[0] != "" {
+		t.Errorf("the first filter is %q, want all", verdictFilters[0])
+	}
+	if got, want := verdictFilters[1:], trace.Verdicts(); !slices.Equal(got, want) {
+		t.Errorf("verdict filters %v, want %v", got, want)
 	}
 }
 
@@ -361,7 +392,7 @@ func TestTypedMessageCrosses(t *testing.T) {
 	m = pump(t, m, keys("e")...)
 	var read []byte
 	for _, e := range m.run.frames {
-		if e.Verdict == trace.Read && e.Leg == trace.LegA && e.Dir == wire.ClientToServer {
+		if e.Verdict == trace.Read && e.Leg == trace.LegA && e.Dir == wire.ClientToServer && e.Type == string(wire.TypeData) {
 			read = e.Recovered
 		}
 	}
@@ -423,8 +454,74 @@ func TestPickerRevealsExpectAfterARun(t *testing.T) {
 		m = pump(t, m, keys("down")...)
 	}
 	last := scenarios.Catalogue()[len(scenarios.Catalogue())-1]
-	if !strings.Contains(screen(m), last.Title) {
-		t.Errorf("the last scenario is not on screen:\n%s", screen(m))
+	if !strings.Contains(screen(m), "▸ "+fmt.Sprint(len(scenarios.Catalogue()))+". "+last.Name) {
+		t.Errorf("the last scenario is not selected on screen:\n%s", screen(m))
+	}
+}
+
+// TestPickerGroupsByTopic lists thirty scenarios in four topics: each
+// topic has one heading, above its own scenarios only, and the selected
+// scenario is on screen, under the heading of its topic, wherever the
+// cursor goes.
+func TestPickerGroupsByTopic(t *testing.T) {
+	t.Parallel()
+	base := scenarios.Catalogue()
+	topics := []string{scenarios.TopicCore, scenarios.TopicNearMiss, scenarios.TopicTLS, scenarios.TopicIntegrity}
+	var cat []scenarios.Scenario
+	for i := range 30 {
+		sc := base[i%len(base)]
+		sc.Name = fmt.Sprintf("scenario-%02d", i+1)
+		sc.Topic = topics[i*len(topics)/30]
+		cat = append(cat, sc)
+	}
+	m := New(Options{Catalogue: cat, Tick: instantTick})
+	t.Cleanup(m.Close)
+	m = pump(t, m, tea.WindowSizeMsg{Width: 80, Height: 24})
+
+	// The layout: four headings, each followed by its topic's scenarios.
+	lines := m.picker.list()
+	var headings []string
+	for i, l := range lines {
+		if l.item >= 0 {
+			if cat[l.item].Topic != headings[len(headings)-1] {
+				t.Errorf("line %d: %s under the heading %q", i, cat[l.item].Name, headings[len(headings)-1])
+			}
+			continue
+		}
+		headings = append(headings, l.topic)
+	}
+	if !slices.Equal(headings, topics) {
+		t.Errorf("headings %q, want %q", headings, topics)
+	}
+
+	for i := range cat {
+		s := screen(m)
+		rows := strings.Split(s, "\n")
+		if len(rows) != 24 {
+			t.Fatalf("at %s: %d lines", cat[i].Name, len(rows))
+		}
+		at := slices.IndexFunc(rows, func(r string) bool { return strings.Contains(r, "▸ ") && strings.Contains(r, cat[i].Name) })
+		if at < 0 {
+			t.Fatalf("%s is selected but not on screen:\n%s", cat[i].Name, s)
+		}
+		// The nearest heading above the selection is its topic's.
+		heading := ""
+		for j := at - 1; j >= 0 && heading == ""; j-- {
+			if slices.Contains(topics, rows[j]) {
+				heading = rows[j]
+			}
+		}
+		if heading != cat[i].Topic {
+			t.Fatalf("%s shows under %q, want %q:\n%s", cat[i].Name, heading, cat[i].Topic, s)
+		}
+		m = pump(t, m, keys("down")...)
+	}
+	if m.picker.cursor != len(cat)-1 {
+		t.Errorf("down past the end: cursor %d", m.picker.cursor)
+	}
+	m = pump(t, m, keys("enter")...)
+	if m.view != runView || m.run.sc.Name != cat[len(cat)-1].Name {
+		t.Errorf("enter ran %q, want %q", m.run.sc.Name, cat[len(cat)-1].Name)
 	}
 }
 
@@ -525,21 +622,30 @@ func TestStopBeforeTheRunStarted(t *testing.T) {
 func TestBadgesCarryWords(t *testing.T) {
 	t.Parallel()
 	st := DefaultStyles()
-	for _, v := range verdictFilters[1:] {
+	for _, v := range trace.Verdicts() {
 		word := strings.ToUpper(string(v))
 		if got := ansi.Strip(st.badge(v)); strings.TrimSpace(got) != word || len(got) != badgeWidth {
 			t.Errorf("badge for %s reads %q", v, got)
 		}
+		if _, ok := st.Badge[v]; !ok {
+			t.Errorf("no badge style for %s", v)
+		}
+		if _, ok := st.Text[v]; !ok {
+			t.Errorf("no text style for %s", v)
+		}
 	}
-	if !strings.Contains(st.badge(trace.Read), "38;2;255;95;95") {
-		t.Errorf("READ is not red: %q", st.badge(trace.Read))
-	}
-	if !strings.Contains(st.badge(trace.Opaque), "38;2;95;215;95") {
-		t.Errorf("OPAQUE is not green: %q", st.badge(trace.Opaque))
-	}
-	for _, v := range []trace.Verdict{trace.Forged, trace.Substituted} {
-		if !strings.Contains(st.badge(v), "38;2;255;175;0") {
-			t.Errorf("%s is not amber: %q", v, st.badge(v))
+	for colour, vs := range map[string][]trace.Verdict{
+		"38;2;255;95;95":   {trace.Read},                                    // red
+		"38;2;95;215;95":   {trace.Opaque},                                  // green
+		"38;2;255;175;0":   {trace.Forged, trace.Substituted},               // amber
+		"38;2;95;215;215":  {trace.Intercepted},                             // cyan
+		"38;2;255;95;215":  {trace.Tampered, trace.Replayed, trace.Dropped}, // magenta
+		"38;2;175;135;255": {trace.Blocked},                                 // purple
+	} {
+		for _, v := range vs {
+			if !strings.Contains(st.badge(v), colour) {
+				t.Errorf("%s is not %s: %q", v, colour, st.badge(v))
+			}
 		}
 	}
 }
@@ -562,7 +668,8 @@ func TestControlCharactersNeverReachTheTerminal(t *testing.T) {
 
 // TestEveryScenario runs each scenario in the catalogue for real, shows
 // every frame, selects each in turn and checks the screen: the right size,
-// a summary that is the outcome's own, and a detail pane for the frame.
+// a summary that is the outcome's own, and a detail pane for the frame
+// that tells the truth about its verdict (see checkAttackerLine).
 func TestEveryScenario(t *testing.T) {
 	t.Parallel()
 	for _, sc := range scenarios.Catalogue() {
@@ -594,11 +701,56 @@ func TestEveryScenario(t *testing.T) {
 				if head := fmt.Sprintf("── frame %d · leg %s ·", e.Index, e.Leg); !strings.Contains(ansi.Strip(s), head) {
 					t.Fatalf("no detail pane for frame %d:\n%s", e.Index, ansi.Strip(s))
 				}
-				if e.Verdict == trace.Read && e.Recovered != nil && !strings.Contains(ansi.Strip(s), "READ") {
-					t.Fatalf("frame %d is READ but the screen does not say so", e.Index)
-				}
+				checkAttackerLine(t, m, e)
 			}
 		})
+	}
+}
+
+// checkAttackerLine holds the detail pane of e to its verdict's one
+// meaning: its badge is the verdict's; a frame Mallory made, changed, kept
+// or withheld never reads as public or relayed unchanged; READ always says
+// what he recovered, and never shows an empty quote.
+func checkAttackerLine(t *testing.T, m *Model, e trace.Event) {
+	t.Helper()
+	d := detail{st: m.Styles, frames: m.run.frames, at: m.run.visible[m.run.cursor], e: e, outcome: m.run.outcome, noAttacker: m.run.noAttacker, width: 200, codec: m.run.codec}
+	pane := ansi.Strip(strings.Join(d.lines(), "\n"))
+	line := ""
+	for _, l := range strings.Split(pane, "\n") {
+		if strings.HasPrefix(l, "attacker  ") {
+			line = strings.TrimPrefix(l, "attacker  ")
+		}
+	}
+	word := strings.ToUpper(string(e.Verdict))
+	if !strings.HasPrefix(line, word+"  ") {
+		t.Fatalf("frame %d is %s, but the pane says %q", e.Index, e.Verdict, line)
+	}
+	if e.Verdict != trace.Public && (strings.Contains(pane, "relayed unchanged") || strings.Contains(line, "PUBLIC")) {
+		t.Fatalf("frame %d is %s, but the pane calls it public or relayed unchanged:\n%s", e.Index, e.Verdict, pane)
+	}
+	if strings.Contains(pane, `read ""`) {
+		t.Fatalf("frame %d: the pane says read \"\":\n%s", e.Index, pane)
+	}
+	if e.Verdict != trace.Read {
+		return
+	}
+	switch kindOf(e, m.run.codec) {
+	case kindRecord:
+		if len(e.Recovered) > 0 && !strings.Contains(line, quote(e.Recovered)) {
+			t.Fatalf("frame %d: READ without what was read: %q", e.Index, line)
+		}
+	case kindEnd:
+		if !strings.Contains(line, "end record: "+pronoun(finalSender(e.Dir))+" has nothing more to send") {
+			t.Fatalf("frame %d: an end record READ says %q", e.Index, line)
+		}
+	case kindHandshake:
+		if want := "Mallory unwrapped the session secret: " + hex.EncodeToString(e.Recovered); len(e.Recovered) == 0 || !strings.Contains(line, want) {
+			t.Fatalf("frame %d: a secret READ says %q, want %q", e.Index, line, want)
+		}
+	case kindTLS:
+		if !strings.Contains(pane, "content   ") {
+			t.Fatalf("frame %d: a TLS record READ shows no content:\n%s", e.Index, pane)
+		}
 	}
 }
 

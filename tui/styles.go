@@ -29,12 +29,13 @@ type Styles struct {
 	Badge map[trace.Verdict]lipgloss.Style
 	Text  map[trace.Verdict]lipgloss.Style
 
-	SummaryBroken lipgloss.Style // the attacker read something
-	SummarySafe   lipgloss.Style // the attacker read nothing
+	SummaryBroken lipgloss.Style // the attacker read something, or did harm nobody noticed
+	SummarySafe   lipgloss.Style // the attacker read nothing and did no unnoticed harm
 	SummaryWait   lipgloss.Style // no summary yet
 
 	PickerCursor lipgloss.Style
 	PickerName   lipgloss.Style
+	PickerTopic  lipgloss.Style // a topic's heading
 	Lesson       lipgloss.Style
 	Expect       lipgloss.Style
 	Hidden       lipgloss.Style
@@ -52,12 +53,14 @@ type Styles struct {
 func DefaultStyles() Styles {
 	// The palette: hues that read on a projector as well as a laptop.
 	var (
-		red    = lipgloss.Color("#ff5f5f")
-		green  = lipgloss.Color("#5fd75f")
-		amber  = lipgloss.Color("#ffaf00")
-		purple = lipgloss.Color("#af87ff")
-		grey   = lipgloss.Color("#8a8a8a")
-		blue   = lipgloss.Color("#5fafff")
+		red     = lipgloss.Color("#ff5f5f")
+		green   = lipgloss.Color("#5fd75f")
+		amber   = lipgloss.Color("#ffaf00")
+		purple  = lipgloss.Color("#af87ff")
+		grey    = lipgloss.Color("#8a8a8a")
+		blue    = lipgloss.Color("#5fafff")
+		magenta = lipgloss.Color("#ff5fd7")
+		cyan    = lipgloss.Color("#5fd7d7")
 	)
 	s := lipgloss.NewStyle
 	badge := func(c lipgloss.Style) lipgloss.Style { return c.Bold(true) }
@@ -71,11 +74,20 @@ func DefaultStyles() Styles {
 		Rule:     s().Foreground(grey),
 		Label:    s().Bold(true),
 		Error:    s().Foreground(red).Bold(true),
+		// Red: Mallory read it. Amber: Mallory made it, with a key or
+		// without one. Cyan: Mallory took it and kept it. Magenta: Mallory
+		// broke the conversation without any key (tampered, replayed,
+		// dropped). Green: he saw only ciphertext. Grey: public, relayed
+		// unchanged. Purple: it did not get through.
 		Badge: map[trace.Verdict]lipgloss.Style{
 			trace.Read:        badge(s().Foreground(red)),
 			trace.Opaque:      badge(s().Foreground(green)),
 			trace.Forged:      badge(s().Foreground(amber)),
 			trace.Substituted: badge(s().Foreground(amber)),
+			trace.Intercepted: badge(s().Foreground(cyan)),
+			trace.Tampered:    badge(s().Foreground(magenta)),
+			trace.Replayed:    badge(s().Foreground(magenta)),
+			trace.Dropped:     badge(s().Foreground(magenta)),
 			trace.Public:      s().Foreground(grey),
 			trace.Blocked:     badge(s().Foreground(purple)),
 		},
@@ -84,6 +96,10 @@ func DefaultStyles() Styles {
 			trace.Opaque:      s().Foreground(grey),
 			trace.Forged:      s().Foreground(amber),
 			trace.Substituted: s().Foreground(grey),
+			trace.Intercepted: s().Foreground(grey),
+			trace.Tampered:    s().Foreground(magenta),
+			trace.Replayed:    s().Foreground(magenta),
+			trace.Dropped:     s().Foreground(magenta),
 			trace.Public:      s().Foreground(grey),
 			trace.Blocked:     s().Foreground(purple),
 		},
@@ -92,6 +108,7 @@ func DefaultStyles() Styles {
 		SummaryWait:   s().Foreground(grey),
 		PickerCursor:  s().Bold(true).Foreground(blue),
 		PickerName:    s().Bold(true),
+		PickerTopic:   s().Bold(true).Underline(true),
 		Lesson:        s(),
 		Expect:        s().Foreground(amber),
 		Hidden:        s().Foreground(grey).Italic(true),
@@ -105,7 +122,7 @@ func DefaultStyles() Styles {
 	return st
 }
 
-// badgeWidth fits the longest verdict word, SUBSTITUTED.
+// badgeWidth fits the longest verdict words, SUBSTITUTED and INTERCEPTED.
 const badgeWidth = 11
 
 // badgeText is a verdict's word, padded to badgeWidth.

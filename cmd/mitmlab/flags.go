@@ -71,8 +71,8 @@ func (fs *flagSet) printHelp(w io.Writer) {
 		if typ != "" {
 			name += " " + typ
 		}
-		fmt.Fprintf(w, "  %-24s %s", name, usage)
-		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "[]" {
+		fmt.Fprintf(w, "  %-29s %s", name, usage)
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "[]" && f.DefValue != "0" {
 			fmt.Fprintf(w, " (default %s)", f.DefValue)
 		}
 		fmt.Fprintln(w)

@@ -38,7 +38,7 @@ The outcome is left out on purpose, so a class can guess first;
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSCHEME\tATTACK\tTITLE")
 	for _, s := range scenarios.Catalogue() {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Scheme, s.Attack, s.Title)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Scheme.Name, s.Attack, s.Title)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -3,9 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/url"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/mitmlab/mitmlab/kex"
@@ -50,18 +53,18 @@ func listen(flagName, addr string) (net.Listener, error) {
 }
 
 // schemeFlag checks a --scheme value.
-func schemeFlag(name string) (kex.Scheme, error) {
+func schemeFlag(name string) (*kex.Scheme, error) {
+	names := strings.Join(scenarios.SchemeNames(), ", ")
 	if name == "" {
-		return nil, usagef("--scheme is required; one of: %s", strings.Join(kex.Names(), ", "))
+		return nil, usagef("--scheme is required; one of: %s", names)
 	}
-	s, ok := kex.ByName(name)
-	if ok {
+	if s, ok := scenarios.Scheme(name); ok {
 		return s, nil
 	}
 	if sc, err := scenarios.Lookup(name); err == nil {
-		return nil, usagef("%s is a scenario, not a scheme the server, attacker and client processes speak (%s); run it in one process with: mitmlab run %s", name, strings.Join(kex.Names(), ", "), sc.Name)
+		return nil, usagef("%s is a scenario, not a scheme; the server, attacker and client processes speak a scheme (%s): this scenario's is %s, or run it in one process with: mitmlab run %s", name, names, sc.Scheme.Name, sc.Name)
 	}
-	return nil, usagef("unknown scheme %q%s (schemes: %s)", name, didYouMean(name, kex.Names()), strings.Join(kex.Names(), ", "))
+	return nil, usagef("unknown scheme %q%s (schemes: %s)", name, didYouMean(name, scenarios.SchemeNames()), names)
 }
 
 // wsURL checks a ws:// URL given on the command line.
@@ -87,3 +90,48 @@ func transportFlag(cmd, t string) (scenarios.Transport, error) {
 	}
 	return "", usagef("%s: unknown transport %q%s; want memory or loopback", cmd, t, didYouMean(t, []string{string(scenarios.Memory), string(scenarios.Loopback)}))
 }
+
+// logf returns a function that prints one line to stderr, prefixed.
+func (e *env) logf(prefix string) func(format string, args ...any) {
+	var mu sync.Mutex
+	return func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(e.stderr, "%s: %s\n", prefix, fmt.Sprintf(format, args...))
+	}
+}
+
+// acceptLog is an http.Server's ErrorLog that turns net/http's repeated
+// "too many open files" accept errors into one line with advice.
+func acceptLog(w io.Writer, prefix string) *log.Logger {
+	return log.New(&fdWriter{w: w, prefix: prefix}, "", 0)
+}
+
+type fdWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	prefix string
+	warned bool
+}
+
+func (f *fdWriter) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	line := strings.TrimSpace(string(p))
+	switch {
+	case strings.Contains(line, "too many open files"):
+		if !f.warned {
+			f.warned = true
+			fmt.Fprintf(f.w, "%s: out of file descriptors: every open connection holds one, and the limit is reached; "+
+				"new connections wait until old ones close. Raise the limit before starting (ulimit -n 4096), "+
+				"or lower --idle-timeout so idle sessions let go sooner\n", f.prefix)
+		}
+	case strings.Contains(line, "TLS handshake error"):
+		// A refused certificate is part of the lesson; the ledger shows it.
+	default:
+		fmt.Fprintf(f.w, "%s: %s\n", f.prefix, line)
+	}
+	return len(p), nil
+}
+
+func schemeNames() []string { return scenarios.SchemeNames() }

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/mitmlab/mitmlab/attacker"
 	"github.com/mitmlab/mitmlab/kex"
 	"github.com/mitmlab/mitmlab/victim"
@@ -22,28 +20,25 @@ import (
 
 // TestLoadThroughAttackerProcess sends 200 concurrent pinned-ecdh sessions
 // through one attacker process running a passive relay. Every message must
-// arrive, in order, none lost; the test process leaks no goroutine; and the
-// attacker process ends every relayed connection when stopped.
-//
-// It is not parallel, so goleak sees only its own goroutines.
+// arrive, in order, none lost; every session must end clean on both sides,
+// end records and all; and the attacker process ends every relayed
+// connection when stopped. TestMain checks that the test process leaked
+// no goroutine.
 func TestLoadThroughAttackerProcess(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test: skipped with -short")
 	}
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	t.Parallel()
 	const sessions, perSession = 200, 5
 
-	srv := startProc(t, "server", "--scheme", "pinned-ecdh", "--listen", "127.0.0.1:0")
-	upstream := srv.waitFor(t, `listening on (ws://\S+)`)[1]
-	pin := srv.waitFor(t, `(?m)^pin: (sha256/\S+)$`)[1]
-	att := startProc(t, "attacker", "--scheme", "pinned-ecdh", "--attack", "passive", "--listen", "127.0.0.1:0", "--upstream", upstream)
-	target := att.waitFor(t, `listening on (ws://\S+),`)[1]
+	srv, upstream, pin := startServer(t, "pinned-ecdh")
+	att, target := startAttacker(t, "pinned-ecdh", upstream, "--attack", "passive")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	alice := &victim.Client{Scheme: kex.PinnedECDH{}, Config: &kex.ClientConfig{Pin: pin}}
+	alice := &victim.Client{Scheme: kex.PinnedECDH(), Config: &kex.ClientConfig{Pin: pin}}
 	var wg sync.WaitGroup
-	errs := make(chan error, sessions)
+	errs := make(chan error, 2*sessions)
 	for i := range sessions {
 		wg.Add(1)
 		go func() {
@@ -53,7 +48,11 @@ func TestLoadThroughAttackerProcess(t *testing.T) {
 				errs <- fmt.Errorf("session %d: dial: %w", i, err)
 				return
 			}
-			defer s.Close()
+			defer func() {
+				if err := s.Close(ctx); err != nil {
+					errs <- fmt.Errorf("session %d: close: %w", i, err)
+				}
+			}()
 			for j := range perSession {
 				msg := fmt.Sprintf("session %d message %d", i, j)
 				if err := s.Send(ctx, []byte(msg)); err != nil {
@@ -78,18 +77,18 @@ func TestLoadThroughAttackerProcess(t *testing.T) {
 		t.Error(err)
 	}
 
-	// Bob saw every session end normally with every message.
-	srv.waitFor(t, fmt.Sprintf(`session %d: `, sessions))
-	if n := strings.Count(srv.out.String(), fmt.Sprintf("%d messages received, %d answered; closed normally", perSession, perSession)); n != sessions {
-		t.Errorf("server: %d sessions ended normally with %d messages, want %d", n, perSession, sessions)
-	}
+	// Bob saw every session end clean, end records and all, with every
+	// message.
+	srv.waitCount(t, srv.out, fmt.Sprintf(`session \d+: clean · %d messages received, %d answered\n`, perSession, perSession), sessions)
 	// Mallory relayed them all and saw nothing but ciphertext.
 	att.stop(t)
 	summary := regexp.MustCompile(`stopped; (\d+) connections relayed; frames: (.*)`).FindStringSubmatch(att.out.String())
 	if summary == nil || summary[1] != fmt.Sprint(sessions) {
 		t.Fatalf("attacker summary %q, want %d connections", summary, sessions)
 	}
-	wantOpaque := fmt.Sprintf("%d opaque", sessions*perSession*2*2) // both directions, both legs
+	// Each session's records, both directions on both legs: the data and
+	// the two end records.
+	wantOpaque := fmt.Sprintf("%d opaque", sessions*(perSession+1)*2*2)
 	if !strings.Contains(summary[2], wantOpaque) || strings.Contains(summary[2], "read") {
 		t.Errorf("attacker frames %q, want %s and no read", summary[2], wantOpaque)
 	}
@@ -118,18 +117,22 @@ func benchOpenSessions(b *testing.B, n int, relay bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bob := victim.NewServer(kex.PinnedECDH{}, &victim.ServerOptions{Config: &kex.ServerConfig{Identity: id}})
+	bob := victim.NewServer(kex.PinnedECDH(), &victim.ServerOptions{Config: &kex.ServerConfig{Identity: id}, NoHistory: true})
 	defer bob.Close()
 	target := serveLoopback(b, bob) + "/pinned-ecdh"
 	if relay {
-		node, err := attacker.New(attacker.Options{Scheme: kex.PinnedECDH{}, Attack: attacker.Passive, Upstream: target})
+		passive, err := attacker.Lookup(attacker.Passive)
+		if err != nil {
+			b.Fatal(err)
+		}
+		node, err := attacker.New(attacker.Options{Scheme: kex.PinnedECDH(), Attack: passive, Upstream: target})
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer node.Close()
 		target = serveLoopback(b, node) + "/pinned-ecdh"
 	}
-	alice := &victim.Client{Scheme: kex.PinnedECDH{}, Config: &kex.ClientConfig{Pin: id.Pin()}}
+	alice := &victim.Client{Scheme: kex.PinnedECDH(), Config: &kex.ClientConfig{Pin: id.Pin()}}
 	ctx := context.Background()
 	var bytesPer, goroutinesPer float64
 	for b.Loop() {
@@ -163,7 +166,7 @@ func benchOpenSessions(b *testing.B, n int, relay bool) {
 		goroutinesPer = float64(g1-g0) / float64(n)
 		for _, s := range open {
 			wg.Add(1)
-			go func() { defer wg.Done(); s.Close() }()
+			go func() { defer wg.Done(); s.Close(ctx) }()
 		}
 		wg.Wait()
 	}

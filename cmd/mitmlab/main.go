@@ -8,11 +8,13 @@
 //	mitmlab tui [NAME] [--no-attacker] [--transport memory|loopback]
 //	mitmlab list [--json]
 //	mitmlab run NAME [--json] [--no-attacker] [--attack A] [--transport memory|loopback] [--message TEXT]...
-//	mitmlab server --scheme NAME [--listen 127.0.0.1:8443] [--key FILE --cert FILE]
-//	mitmlab attacker --scheme NAME --upstream URL [--listen 127.0.0.1:9443] [--attack A] [--json]
-//	mitmlab client --scheme NAME --connect URL [--pin sha256/...] [--message TEXT]...
+//	mitmlab server --scheme NAME [--listen 127.0.0.1:8443] [--key FILE --cert FILE] [--json] [--handshake-timeout D] [--idle-timeout D]
+//	mitmlab attacker --scheme NAME --upstream URL [--listen 127.0.0.1:9443] [--attack A] [--json] [--ledger-max N] [--timeout D]
+//	mitmlab client --scheme NAME --connect URL [--pin sha256/...] [--message TEXT]... [--name NAME] [--timeout D]
 //
-// Every command takes --help.
+// Every command takes --help. Exit status: 0 success, 1 failure, 2 a
+// mistake on the command line, 3 the client refused the server or
+// detected an attack (such as a conversation cut short), 130 interrupted.
 package main
 
 import (
@@ -53,6 +55,9 @@ type env struct {
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first Ctrl-C asks for an orderly end (end records, 1001 closes);
+	// a second one, during it, kills the process as usual.
+	context.AfterFunc(ctx, stop)
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
 	e.tty = isTerminal(stdout) && isTerminal(stdin)
 	e.color = isTerminal(stdout) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
@@ -60,6 +65,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	err := dispatch(ctx, e, args)
 	var ue *usageError
 	var re *refusedError
+	var ie *interruptedError
 	switch {
 	case err == nil, errors.Is(err, errHelp):
 		return 0
@@ -69,6 +75,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case errors.As(err, &re):
 		fmt.Fprintf(stderr, "mitmlab: %s\n", re)
 		return 3
+	case errors.As(err, &ie):
+		fmt.Fprintf(stderr, "mitmlab: %s\n", ie)
+		return 130
 	default:
 		fmt.Fprintf(stderr, "mitmlab: %v\n", err)
 		return 1

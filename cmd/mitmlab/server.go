@@ -2,18 +2,69 @@ package main
 
 import (
 	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
-	"sync/atomic"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/mitmlab/mitmlab/kex"
 	"github.com/mitmlab/mitmlab/victim"
 )
 
+// serverFlags are mitmlab server's flags.
+type serverFlags struct {
+	scheme, addr, keyFile, certFile, rsaKeyFile string
+	fallback, allowRemote, asJSON               bool
+	origins                                     stringList
+	handshakeTimeout, idleTimeout               time.Duration
+}
+
 func runServer(ctx context.Context, e *env, args []string) error {
+	f, err := parseServerFlags(e, args)
+	if err != nil {
+		return err
+	}
+	sch, err := schemeFlag(f.scheme)
+	if err != nil {
+		return err
+	}
+	if err := checkLoopback("listen", f.addr, f.allowRemote); err != nil {
+		return err
+	}
+	cfg, notes, err := serverConfig(sch, f)
+	if err != nil {
+		return err
+	}
+	l, err := listen("listen", f.addr)
+	if err != nil {
+		return err
+	}
+	bob := victim.NewServer(sch, serverOptions(e, f, cfg))
+	srv := &http.Server{Handler: bob, ReadHeaderTimeout: 5 * time.Second, ErrorLog: acceptLog(e.stderr, "mitmlab server")}
+	// With --json, stdout is for scripts: the banner goes to stderr.
+	banner := e.stdout
+	if f.asJSON {
+		banner = e.stderr
+	}
+	printServerStart(banner, sch, cfg, fmt.Sprintf("ws://%s%s", l.Addr(), victim.Path(sch.Name)))
+	for _, n := range notes {
+		fmt.Fprintln(e.stderr, n)
+	}
+	return serveUntilInterrupted(ctx, srv, l, bob.Close, func() {
+		fmt.Fprintln(banner, "mitmlab server: shutting down; every open session gets the server's end record and 1001")
+	})
+}
+
+func parseServerFlags(e *env, args []string) (*serverFlags, error) {
 	fs := newFlagSet("server", `
 Usage: mitmlab server --scheme NAME [flags]
 
@@ -24,94 +75,197 @@ WebSocket endpoint at ws://ADDRESS/NAME and answers every chat message with
 For pinned-ecdh it prints the certificate pin (sha256/...) that the client
 needs. Pass --key and --cert to keep the same key, and so the same pin,
 across restarts: the files are created on first use and loaded after that.
+static-rsa's long-term RSA key is kept the same way with --rsa-key.
 
-Stop it with Ctrl-C: every open connection is closed with 1001 (going away).
+Each session's end gets one line saying how it ended: clean (both sides
+sealed their end records), truncated (the connection ended without the
+client's end record: something cut the conversation), refused (a check
+failed or the input was bad), client refused, timed out, shutdown, or
+failed. With --json the line is one JSON object, and the start-up lines
+(the address, the pin) go to stderr:
+  {"type":"session_end","session":N,"name":"...","clean":BOOL,"ending":"...",
+   "reason":"...","messages_received":N,"messages_answered":N}
+The process keeps nothing of a session once its line is printed.
+
+Timeouts: a client that has not finished the handshake after
+--handshake-timeout is closed with 1008 (handshake timed out); a session
+quiet for --idle-timeout, with 1001 (idle timeout).
+
+Browsers send an Origin header; pages from another origin are refused
+(HTTP 403) unless --origin allows them. Stop the server with Ctrl-C:
+every open session gets the server's end record and 1001 (going away).
 
 Example, the first of three terminals (see docs/localhost.md):
   mitmlab server --scheme pinned-ecdh --listen 127.0.0.1:8443 --key bob.key --cert bob.crt
 `)
-	scheme := fs.String("scheme", "", "the key exchange to speak: plaintext-rsa, unauth-ecdh or pinned-ecdh")
-	addr := fs.String("listen", "127.0.0.1:8443", "address to listen on; 127.0.0.1:0 picks a free port")
-	keyFile := fs.String("key", "", "pinned-ecdh: PEM file with the Ed25519 private key (created if missing)")
-	certFile := fs.String("cert", "", "pinned-ecdh: PEM file with the certificate (created if missing)")
-	fallback := fs.Bool("fallback", false, "pinned-ecdh: also accept unauth-ecdh from clients that offer it (see the downgrade scenario)")
-	allowRemote := fs.Bool("allow-remote", false, "allow a --listen address other machines can reach")
+	var f serverFlags
+	fs.StringVar(&f.scheme, "scheme", "", "the key exchange to speak: "+schemeList())
+	fs.StringVar(&f.addr, "listen", "127.0.0.1:8443", "address to listen on; 127.0.0.1:0 picks a free port")
+	fs.StringVar(&f.keyFile, "key", "", "pinned-ecdh: PEM file with the Ed25519 private key (created if missing)")
+	fs.StringVar(&f.certFile, "cert", "", "pinned-ecdh: PEM file with the certificate (created if missing)")
+	fs.StringVar(&f.rsaKeyFile, "rsa-key", "", "static-rsa: PEM file with the long-term RSA-2048 key (created if missing)")
+	fs.BoolVar(&f.fallback, "fallback", false, "pinned-ecdh: also accept unauth-ecdh from clients that offer it (see the downgrade scenario)")
+	fs.BoolVar(&f.allowRemote, "allow-remote", false, "allow a --listen address other machines can reach")
+	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object per session end, for scripts (see docs/cli.md)")
+	fs.Var(&f.origins, "origin", "a browser origin to allow, as a host pattern such as localhost:8000 or *.lab.example; repeat for several; '*' allows any, file:// pages included")
+	fs.DurationVar(&f.handshakeTimeout, "handshake-timeout", victim.DefaultHandshakeTimeout, "close a client that has not finished the handshake after this long (1008)")
+	fs.DurationVar(&f.idleTimeout, "idle-timeout", victim.DefaultIdleTimeout, "close a session quiet for this long (1001)")
 	pos, err := fs.parse(e.stdout, args)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(pos) > 0 {
-		return usagef("server takes no arguments, got %q; did you mean --scheme %s?", pos, pos[0])
+		return nil, usagef("server takes no arguments, got %q; did you mean --scheme %s?", pos, pos[0])
 	}
-	sch, err := schemeFlag(*scheme)
-	if err != nil {
-		return err
+	if f.handshakeTimeout <= 0 || f.idleTimeout <= 0 {
+		return nil, usagef("server: --handshake-timeout and --idle-timeout must be more than 0, such as 10s")
 	}
-	if err := checkLoopback("listen", *addr, *allowRemote); err != nil {
-		return err
+	return &f, nil
+}
+
+// serverOptions are Bob's options in a long-running process: he reports
+// each session as it ends and keeps no history of them.
+func serverOptions(e *env, f *serverFlags, cfg *kex.ServerConfig) *victim.ServerOptions {
+	return &victim.ServerOptions{
+		Config:           cfg,
+		OriginPatterns:   f.origins,
+		HandshakeTimeout: f.handshakeTimeout,
+		IdleTimeout:      f.idleTimeout,
+		NoHistory:        true,
+		OnSessionEnd:     sessionReporter(e.stdout, f.asJSON),
+		Logf:             e.logf("mitmlab server"),
 	}
+}
+
+func schemeList() string { return strings.Join(schemeNames(), ", ") }
+
+// serverConfig builds the scheme's server configuration from the flags,
+// loading or making its keys.
+func serverConfig(sch *kex.Scheme, f *serverFlags) (*kex.ServerConfig, []string, error) {
 	var cfg kex.ServerConfig
-	identityNote := ""
-	if sch.Name() == kex.NamePinnedECDH {
-		id, note, err := loadIdentity(*keyFile, *certFile)
+	var notes []string
+	if !sch.Identity && (f.keyFile != "" || f.certFile != "" || f.fallback) {
+		return nil, nil, usagef("--key, --cert and --fallback are for pinned-ecdh only")
+	}
+	if !sch.RSAIdentity && f.rsaKeyFile != "" {
+		return nil, nil, usagef("--rsa-key is for static-rsa only")
+	}
+	if sch.Identity {
+		id, note, err := loadIdentity(f.keyFile, f.certFile)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		cfg.Identity = id
-		if *fallback {
+		notes = append(notes, note)
+		if f.fallback {
 			cfg.Schemes = []string{kex.NamePinnedECDH, kex.NameUnauthECDH}
 		}
-		identityNote = note
-	} else if *keyFile != "" || *certFile != "" || *fallback {
-		return usagef("--key, --cert and --fallback are for pinned-ecdh only")
 	}
+	if sch.RSAIdentity {
+		k, note, err := loadRSAKey(f.rsaKeyFile)
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg.RSAKey = k
+		notes = append(notes, note)
+	}
+	return &cfg, notes, nil
+}
 
-	l, err := listen("listen", *addr)
-	if err != nil {
-		return err
+func printServerStart(w io.Writer, sch *kex.Scheme, cfg *kex.ServerConfig, url string) {
+	fmt.Fprintf(w, "mitmlab server: %s listening on %s\n", sch.Name, url)
+	connect := fmt.Sprintf("mitmlab client --scheme %s --connect %s", sch.Name, url)
+	pin := ""
+	switch {
+	case cfg.Identity != nil:
+		pin = cfg.Identity.Pin()
+	case cfg.RSAKey != nil:
+		pin, _ = kex.RSAKeyPin(&cfg.RSAKey.PublicKey)
 	}
-	var sessions atomic.Int64
-	bob := victim.NewServer(sch, &victim.ServerOptions{
-		Config: &cfg,
-		OnSessionEnd: func(s *victim.ServerSession) {
-			n := sessions.Add(1)
-			status := "closed normally"
-			if s.Err != nil {
-				status = s.Err.Error()
-			}
-			fmt.Fprintf(e.stdout, "session %d: %d messages received, %d answered; %s\n", n, len(s.Received), len(s.Replies), status)
-		},
-	})
-	mux := http.NewServeMux()
-	mux.Handle("/", bob)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	url := fmt.Sprintf("ws://%s%s", l.Addr(), victim.Path(sch.Name()))
-	fmt.Fprintf(e.stdout, "mitmlab server: %s listening on %s\n", sch.Name(), url)
-	connect := fmt.Sprintf("mitmlab client --scheme %s --connect %s", sch.Name(), url)
-	if cfg.Identity != nil {
-		fmt.Fprintf(e.stdout, "pin: %s\n", cfg.Identity.Pin())
-		connect += " --pin " + cfg.Identity.Pin()
+	if pin != "" {
+		fmt.Fprintf(w, "pin: %s\n", pin)
+		connect += " --pin " + pin
 	}
-	fmt.Fprintf(e.stdout, "connect with: %s\n", connect)
-	if identityNote != "" {
-		fmt.Fprintln(e.stderr, identityNote)
-	}
+	fmt.Fprintf(w, "connect with: %s\n", connect)
+}
 
+// sessionEndJSON is the line `mitmlab server --json` writes per session.
+type sessionEndJSON struct {
+	Type             string `json:"type"` // "session_end"
+	Session          int    `json:"session"`
+	Name             string `json:"name"`
+	Clean            bool   `json:"clean"`
+	Ending           string `json:"ending"`
+	Reason           string `json:"reason"`
+	MessagesReceived int    `json:"messages_received"`
+	MessagesAnswered int    `json:"messages_answered"`
+}
+
+// sessionReporter prints one line per session end, as text or JSON.
+func sessionReporter(w io.Writer, asJSON bool) func(*victim.ServerSession) {
+	var mu sync.Mutex
+	enc := json.NewEncoder(w)
+	return func(s *victim.ServerSession) {
+		mu.Lock()
+		defer mu.Unlock()
+		if asJSON {
+			enc.Encode(newSessionEndJSON(s))
+			return
+		}
+		fmt.Fprintln(w, sessionLine(s))
+	}
+}
+
+func newSessionEndJSON(s *victim.ServerSession) sessionEndJSON {
+	reason := ""
+	if s.Err != nil {
+		reason = s.Err.Error()
+	}
+	return sessionEndJSON{Type: "session_end", Session: s.Conn, Name: s.Name, Clean: s.Err == nil, Ending: s.Ending,
+		Reason: reason, MessagesReceived: s.MessagesReceived, MessagesAnswered: s.MessagesAnswered}
+}
+
+// sessionLine is a session's end as the server prints it, such as
+// "session 3 (alice): truncated · 1 message received, 1 answered · ...".
+func sessionLine(s *victim.ServerSession) string {
+	who := ""
+	if s.Name != "" {
+		who = fmt.Sprintf(" (%s)", s.Name)
+	}
+	line := fmt.Sprintf("session %d%s: %s · %s received, %d answered", s.Conn, who, s.Ending, plural(s.MessagesReceived, "message"), s.MessagesAnswered)
+	if s.Err != nil {
+		line += " · " + s.Err.Error()
+	}
+	return line
+}
+
+// plural is n and the noun, with an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// serveUntilInterrupted serves on l until ctx ends, then runs stopping,
+// closes the sessions with closeSessions and shuts srv down.
+func serveUntilInterrupted(ctx context.Context, srv *http.Server, l net.Listener, closeSessions func(), stopping func()) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	select {
 	case err := <-errc:
-		bob.Close()
+		closeSessions()
 		return err
 	case <-ctx.Done():
 	}
-	fmt.Fprintln(e.stdout, "mitmlab server: shutting down; closing every connection with 1001")
-	bob.Close()
+	stopping()
+	closeSessions()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	<-errc
 	return nil
 }
 
@@ -157,4 +311,44 @@ func loadIdentity(keyFile, certFile string) (*kex.Identity, string, error) {
 		return nil, "", cerr
 	}
 	return nil, "", fmt.Errorf("only one of %s and %s exists; remove it to make a new pair, or restore the other", keyFile, certFile)
+}
+
+// loadRSAKey loads static-rsa's long-term key from a PEM file, creates it
+// on first use, or makes a throwaway one when no file is named.
+func loadRSAKey(file string) (*rsa.PrivateKey, string, error) {
+	if file == "" {
+		k, err := kex.NewRSAKey()
+		return k, "note: a fresh RSA key for this run only; pass --rsa-key to keep it across restarts", err
+	}
+	b, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		k, err := kex.NewRSAKey()
+		if err != nil {
+			return nil, "", err
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			return nil, "", err
+		}
+		if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+			return nil, "", err
+		}
+		return k, fmt.Sprintf("note: created %s; the key and its pin stay the same while it does", file), nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	block, _ := pem.Decode(b)
+	if block == nil || block.Type != "PRIVATE KEY" {
+		return nil, "", fmt.Errorf("load %s: no PRIVATE KEY block", file)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, "", fmt.Errorf("load %s: %w", file, err)
+	}
+	rk, ok := k.(*rsa.PrivateKey)
+	if !ok || rk.N.BitLen() != kex.RSABits {
+		return nil, "", fmt.Errorf("load %s: want an RSA-%d key", file, kex.RSABits)
+	}
+	return rk, fmt.Sprintf("note: loaded the RSA key from %s", file), nil
 }

@@ -35,24 +35,34 @@ URL (ws://127.0.0.1:9443/events).
 		return err
 	}
 	if *attach != "" {
-		u, err := wsURL("attach", *attach, *allowRemote)
-		if err != nil {
-			return err
-		}
 		if len(pos) > 0 || *noAttacker {
 			return usagef("tui: --attach shows a live attacker; it takes no scenario name and no --no-attacker")
 		}
-		u.Path, u.RawQuery = eventsPath, ""
-		if !e.tty {
-			return fmt.Errorf("tui: the interactive lab needs a terminal (stdin and stdout); the attacker process prints the same frames in its own terminal (with --json, as JSON Lines), and %s streams them to your own tools", u)
-		}
-		return tui.Run(ctx, tui.Options{
-			Scenario:  tui.AttachedName,
-			Catalogue: []scenarios.Scenario{tui.AttachedScenario(u.String())},
-			Runner:    tui.AttachRunner(u.String()),
-			Live:      true,
-		}, tui.Terminal{In: e.stdin, Out: e.stdout, NoColor: !e.color})
+		return runAttach(ctx, e, *attach, *allowRemote)
 	}
+	return runLab(ctx, e, pos, *noAttacker, *transport)
+}
+
+// runAttach opens the run view on a live attacker process's /events.
+func runAttach(ctx context.Context, e *env, raw string, allowRemote bool) error {
+	u, err := wsURL("attach", raw, allowRemote)
+	if err != nil {
+		return err
+	}
+	u.Path, u.RawQuery = eventsPath, ""
+	if !e.tty {
+		return fmt.Errorf("tui: the interactive lab needs a terminal (stdin and stdout); the attacker process prints the same frames in its own terminal (with --json, as JSON Lines), and %s streams them to your own tools", u)
+	}
+	return tui.Run(ctx, tui.Options{
+		Scenario:  tui.AttachedName,
+		Catalogue: []scenarios.Scenario{tui.AttachedScenario(u.String())},
+		Runner:    tui.AttachRunner(u.String()),
+		Live:      true,
+	}, tui.Terminal{In: e.stdin, Out: e.stdout, NoColor: !e.color})
+}
+
+// runLab opens the lab on the picker, or on the scenario named in pos.
+func runLab(ctx context.Context, e *env, pos []string, noAttacker bool, transport string) error {
 	name := ""
 	switch len(pos) {
 	case 0:
@@ -64,7 +74,7 @@ URL (ws://127.0.0.1:9443/events).
 	default:
 		return usagef("tui takes at most one scenario name, got %q", pos)
 	}
-	tr, err := transportFlag("tui", *transport)
+	tr, err := transportFlag("tui", transport)
 	if err != nil {
 		return err
 	}
@@ -75,6 +85,6 @@ URL (ws://127.0.0.1:9443/events).
 		}
 		return fmt.Errorf("tui: the interactive lab needs a terminal (stdin and stdout); try: mitmlab run %s", try)
 	}
-	return tui.Run(ctx, tui.Options{Scenario: name, NoAttacker: *noAttacker, Transport: tr},
+	return tui.Run(ctx, tui.Options{Scenario: name, NoAttacker: noAttacker, Transport: tr},
 		tui.Terminal{In: e.stdin, Out: e.stdout, NoColor: !e.color})
 }
