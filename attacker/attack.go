@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/mitmlab/mitmlab/internal/suggest"
@@ -90,7 +91,15 @@ const (
 // Attacks returns the attack table, in teaching order. It is the one place
 // an attack is listed: its name, what it needs, its summary and the
 // function that runs it.
+//
+// Each lesson group keeps its entries in a function of its own
+// (labAttacks here, others in attacks_*.go files); Attacks joins them.
 func Attacks() []*Attack {
+	return slices.Concat(labAttacks(), tlsAttacks())
+}
+
+// labAttacks are the attacks on the lab's own messages.
+func labAttacks() []*Attack {
 	return []*Attack{
 		{
 			Name:    Passive,
@@ -160,6 +169,21 @@ func Attacks() []*Attack {
 			Summary: "change one message in flight, holding no key: a flipped bit, a drop, a replay, a forged close, ...",
 			run:     runRandomMutation,
 		},
+	}
+}
+
+// signed requires a scheme whose server proves its identity: the attacks
+// on the signature and the negotiation of one.
+func signed(s *kex.Scheme) error {
+	if !s.Identity {
+		return errors.New("the server proves no identity in this scheme; there is nothing to impersonate or strip")
+	}
+	return nil
+}
+
+// tlsAttacks are the attacks on the TLS transport.
+func tlsAttacks() []*Attack {
+	return []*Attack{
 		{
 			Name:    TerminateTLS,
 			Summary: "end the victim's TLS at the attacker with a certificate he signed himself",
@@ -175,15 +199,6 @@ func Attacks() []*Attack {
 			run:     runInsideTLS,
 		},
 	}
-}
-
-// signed requires a scheme whose server proves its identity: the attacks
-// on the signature and the negotiation of one.
-func signed(s *kex.Scheme) error {
-	if !s.Identity {
-		return errors.New("the server proves no identity in this scheme; there is nothing to impersonate or strip")
-	}
-	return nil
 }
 
 // ErrUnknownAttack is returned for a name that is not in the table.

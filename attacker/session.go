@@ -354,6 +354,12 @@ func (s *session) record(leg trace.Leg, dir wire.Direction, p parsed, v trace.Ve
 	})
 }
 
+// progress reports how far a long attack has come (a grind, a discrete
+// log): one trace.TypeProgress event, which is not a frame.
+func (s *session) progress(format string, args ...any) {
+	s.n.log.Add(trace.Event{Conn: s.id, Name: s.name, Type: trace.TypeProgress, Note: fmt.Sprintf(format, args...)})
+}
+
 // keep remembers the first frames of the session.
 func (s *session) keep(raw []byte) {
 	const keep = 16

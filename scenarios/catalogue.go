@@ -39,9 +39,26 @@ type Scenario struct {
 	// scenario has run, so a class can guess first.
 	Expect string
 
+	// Prelude, if not nil, is an earlier conversation between the same
+	// Alice and Bob, run first: trust on first use, and replays across
+	// sessions, are about what an earlier session left behind.
+	Prelude *Prelude
+
 	// configure, if not nil, adjusts the victims' settings, for the
 	// variants of a scheme.
 	configure func(*Setup)
+}
+
+// Prelude is an earlier conversation with the same victims: the same
+// long-term keys and settings, and the same Mallory, with his memory of
+// it. The Outcome is about the conversation after it; the trace holds
+// both.
+type Prelude struct {
+	// Attack is what Mallory runs on it; empty means he is not on the
+	// path yet.
+	Attack string
+	// Messages is Alice's script for it; empty means the default script.
+	Messages []string
 }
 
 // Setup is what a scenario's variant may change about the victims.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/mitmlab/mitmlab/attacker"
@@ -111,6 +112,8 @@ type run struct {
 	target  string // the address Alice reaches
 	alice   *victim.Client
 	url     string
+
+	preludeEvents int // events the prelude left in the log
 }
 
 func newRun(sc Scenario, opts *Options) (*run, error) {
@@ -139,6 +142,9 @@ func newRun(sc Scenario, opts *Options) (*run, error) {
 	}
 	if err := r.scheme.Check(); err != nil {
 		return nil, err
+	}
+	if sc.Prelude != nil && sc.TLS != "" {
+		return nil, errors.New("a prelude runs over ws:// only")
 	}
 	if !r.o.NoAttacker {
 		name := sc.Attack
@@ -239,7 +245,22 @@ func (r *run) startMallory() error {
 	if r.attack == nil {
 		return nil
 	}
+	var choose func(int, *http.Request) *attacker.Attack
+	if p := r.sc.Prelude; p != nil && p.Attack != "" {
+		first, err := attacker.Lookup(p.Attack)
+		if err != nil {
+			return err
+		}
+		main := r.attack
+		choose = func(n int, _ *http.Request) *attacker.Attack {
+			if n == 1 {
+				return first
+			}
+			return main
+		}
+	}
 	opts := attacker.Options{
+		Choose:           choose,
 		Scheme:           r.scheme,
 		Attack:           r.attack,
 		Upstream:         r.upstream(),
@@ -301,6 +322,30 @@ func (r *run) makeAlice() error {
 // chat lets Alice chat, lets Mallory and Bob finish the connections she
 // closed, and builds the Outcome from what each of them saw.
 func (r *run) chat(ctx context.Context) (*Outcome, error) {
+	mainConn := 1
+	if p := r.sc.Prelude; p != nil {
+		url := r.url
+		if p.Attack == "" || r.attack == nil {
+			url = "ws://" + r.bobAddr + victim.Path(r.scheme.Name) // Mallory is not on the path yet
+		} else {
+			mainConn = 2
+		}
+		script := p.Messages
+		if len(script) == 0 {
+			script = DefaultScript()
+		}
+		var msgs [][]byte
+		for _, m := range script {
+			msgs = append(msgs, []byte(m))
+		}
+		r.alice.Chat(ctx, url, msgs)
+		nodes := []settle.Node{r.bob}
+		if r.mallory != nil {
+			nodes = []settle.Node{r.mallory, r.bob}
+		}
+		settle.Wait(ctx, nodes...)
+		r.preludeEvents = r.log.Len()
+	}
 	chat := r.alice.Chat(ctx, r.url, r.msgs)
 	nodes := []settle.Node{r.bob}
 	if r.mallory != nil {
@@ -319,7 +364,19 @@ func (r *run) chat(ctx context.Context) (*Outcome, error) {
 	if r.attack != nil {
 		attack = r.attack.Name
 	}
-	o := newOutcome(r.sc.Name, r.scheme.Name, attack, r.o.Transport, r.msgs, chat, r.bob.Sessions(), r.log.Events())
+	sessions, events := r.bob.Sessions(), r.log.Events()
+	main := events
+	if r.sc.Prelude != nil {
+		sessions = sessions[len(sessions)-1:] // the conversation the scenario is about
+		main = nil
+		for _, e := range events {
+			if e.Conn == mainConn || (e.Leg == trace.LegWire && e.Index >= r.preludeEvents) {
+				main = append(main, e)
+			}
+		}
+	}
+	o := newOutcome(r.sc.Name, r.scheme.Name, attack, r.o.Transport, r.msgs, chat, sessions, main)
+	o.Events = events
 	return o, nil
 }
 

@@ -398,3 +398,27 @@ func ExampleRun() {
 	// Alice sent "my card PIN is 4921"; Mallory recovered "my card PIN is 4921"
 	// attacker read 2/2 messages · victims noticed nothing
 }
+
+// TestPrelude: a scenario with a prelude runs two conversations with the
+// same Bob; the outcome is about the second, the trace holds both.
+func TestPrelude(t *testing.T) {
+	t.Parallel()
+	for _, p := range []*scenarios.Prelude{{}, {Attack: attacker.Passive, Messages: []string{"first"}}} {
+		sc, _ := scenarios.Lookup("unauth-ecdh")
+		sc.Prelude = p
+		o, err := scenarios.RunScenario(t.Context(), sc, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readEverything(t, o, scenarios.DefaultScript())
+		// Without Mallory on the path the prelude is nobody's to record;
+		// with him, it is his connection 1.
+		conns := map[int]bool{}
+		for _, e := range o.Events {
+			conns[e.Conn] = true
+		}
+		if p.Attack != "" && !conns[1] || !conns[len(conns)] {
+			t.Errorf("prelude %+v: connections in the trace %v", p, conns)
+		}
+	}
+}

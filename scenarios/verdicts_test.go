@@ -108,6 +108,12 @@ func verdictProblems(events []trace.Event) []string {
 		p = append(p, fmt.Sprintf("event %d (conn %d, leg %s, %s %s, %s): %s", e.Index, e.Conn, e.Leg, e.Dir, e.Type, e.Verdict, fmt.Sprintf(format, args...)))
 	}
 	for _, e := range events {
+		if e.Type == trace.TypeProgress {
+			if e.Verdict != "" || e.Raw != nil || e.Recovered != nil {
+				bad(e, "a progress report is not a frame: no verdict, no bytes")
+			}
+			continue
+		}
 		out := sends(e)
 		switch e.Verdict {
 		case trace.Read:

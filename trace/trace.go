@@ -66,6 +66,11 @@ func Verdicts() []Verdict {
 // TypeClose is the Type of an event for a WebSocket close frame.
 const TypeClose = "close"
 
+// TypeProgress is the Type of an event that reports the progress of a
+// long attack (a grind, a discrete log), not a frame: its Note says how
+// far it is, its Verdict and Leg are empty, and it carries no bytes.
+const TypeProgress = "progress"
+
 // Event is one frame on one leg.
 type Event struct {
 	Index     int            `json:"index"`          // position in the log, from 0

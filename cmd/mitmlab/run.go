@@ -258,6 +258,10 @@ func route(e trace.Event) string {
 func (p *textPrinter) event(e trace.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if e.Type == trace.TypeProgress {
+		fmt.Fprintf(p.w, "%s\n", p.paint(ansiDim, "     … "+e.Note))
+		return
+	}
 	detail := eventDetail(e)
 	size := fmt.Sprint(e.Size)
 	if e.Type == trace.TypeClose {
