@@ -104,6 +104,7 @@ func commands() []command {
 		{"server", "run Bob, the victim server, as its own process", runServer},
 		{"attacker", "run Mallory, the man in the middle, as its own process", runAttacker},
 		{"client", "run Alice, the victim client, as its own process", runClient},
+		{"exam", "put a client in any language under every attack, one per connection, and score it", runExam},
 		{"help", "show help for a command", runHelp},
 	}
 }
