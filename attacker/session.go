@@ -322,7 +322,7 @@ func (s *session) closeTap(leg trace.Leg) wire.CloseTap {
 }
 
 func (s *session) closeEvent(leg trace.Leg, dir wire.Direction, code websocket.StatusCode, reason string, v trace.Verdict) trace.Event {
-	return trace.Event{Conn: s.id, Name: s.name, Leg: leg, Dir: dir, Type: trace.TypeClose, Verdict: v, Note: codeNote(code, reason)}
+	return trace.Event{Conn: s.id, Name: s.name, Attack: s.attack.Name, Leg: leg, Dir: dir, Type: trace.TypeClose, Verdict: v, Note: codeNote(code, reason)}
 }
 
 // codeNote is a close frame's note: its code, the code's name and the
@@ -342,6 +342,7 @@ func (s *session) record(leg trace.Leg, dir wire.Direction, p parsed, v trace.Ve
 	s.n.log.Add(trace.Event{
 		Conn:      s.id,
 		Name:      s.name,
+		Attack:    s.attack.Name,
 		Leg:       leg,
 		Dir:       dir,
 		Type:      p.typ,
@@ -357,7 +358,7 @@ func (s *session) record(leg trace.Leg, dir wire.Direction, p parsed, v trace.Ve
 // progress reports how far a long attack has come (a grind, a discrete
 // log): one trace.TypeProgress event, which is not a frame.
 func (s *session) progress(format string, args ...any) {
-	s.n.log.Add(trace.Event{Conn: s.id, Name: s.name, Type: trace.TypeProgress, Note: fmt.Sprintf(format, args...)})
+	s.n.log.Add(trace.Event{Conn: s.id, Name: s.name, Attack: s.attack.Name, Type: trace.TypeProgress, Note: fmt.Sprintf(format, args...)})
 }
 
 // keep remembers the first frames of the session.

@@ -73,9 +73,10 @@ const TypeProgress = "progress"
 
 // Event is one frame on one leg.
 type Event struct {
-	Index     int            `json:"index"`          // position in the log, from 0
-	Conn      int            `json:"conn,omitempty"` // connection number within a node, from 1
-	Name      string         `json:"name,omitempty"` // the client's ?name=, in a classroom
+	Index     int            `json:"index"`            // position in the log, from 0
+	Conn      int            `json:"conn,omitempty"`   // connection number within a node, from 1
+	Name      string         `json:"name,omitempty"`   // the client's ?name=, in a classroom
+	Attack    string         `json:"attack,omitempty"` // the attack the node ran on this connection
 	Leg       Leg            `json:"leg"`
 	Dir       wire.Direction `json:"direction"`
 	Type      string         `json:"message_type"` // wire type, "close", or a TLS record's

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mitmlab/mitmlab/attacker"
+	"github.com/mitmlab/mitmlab/exam"
 	"github.com/mitmlab/mitmlab/kex"
 	"github.com/mitmlab/mitmlab/scenarios"
 	"github.com/mitmlab/mitmlab/trace"
@@ -20,7 +21,7 @@ import (
 // attackerFlags are mitmlab attacker's flags.
 type attackerFlags struct {
 	scheme, addr, upstream, attack string
-	asJSON, allowRemote            bool
+	asJSON, allowRemote, classroom bool
 	origins                        stringList
 	handshakeTimeout, idleTimeout  time.Duration
 	dialTimeout                    time.Duration
@@ -37,14 +38,18 @@ func runAttacker(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	m := newMallory(e, f)
-	node, err := attacker.New(attacker.Options{
+	opts := attacker.Options{
 		Scheme: sch, Attack: a, Upstream: up, Log: m.log,
 		OriginPatterns:   f.origins,
 		HandshakeTimeout: f.handshakeTimeout, IdleTimeout: f.idleTimeout, DialTimeout: f.dialTimeout,
 		TruncateAt:   f.truncateAt,
 		OnSessionEnd: func(attacker.SessionEnd) { m.conns.Add(1) },
 		Logf:         e.logf("mitmlab attacker"),
-	})
+	}
+	if f.classroom {
+		opts.Attack, opts.Choose = nil, exam.Classroom(sch, classroomHold)
+	}
+	node, err := attacker.New(opts)
 	if err != nil {
 		return err
 	}
@@ -62,10 +67,51 @@ func runAttacker(ctx context.Context, e *env, args []string) error {
 	if f.asJSON {
 		banner = e.stderr
 	}
-	printAttackerStart(banner, a, sch, l.Addr().String(), up, !f.asJSON)
+	if f.classroom {
+		printClassroomStart(banner, sch)
+	}
+	what := a.Name
+	if f.classroom {
+		what = "the classroom's attacks"
+	}
+	printAttackerStart(banner, what, sch, l.Addr().String(), up, !f.asJSON)
 	err = serveUntilInterrupted(ctx, srv, l, m.shutdown(node), func() {})
 	fmt.Fprintf(banner, "mitmlab attacker: stopped; %s\n", ledgerSummary(m.log, int(m.conns.Load())))
+	if f.classroom {
+		printTally(banner, exam.Tally(m.log.Events()))
+	}
 	return err
+}
+
+// classroomHold is how long the classroom's withhold-end holds the
+// server's end record.
+const classroomHold = 2 * time.Second
+
+func printClassroomStart(w io.Writer, sch *kex.Scheme) {
+	var names []string
+	for _, a := range exam.Plan(sch, classroomHold) {
+		names = append(names, a.Name)
+	}
+	fmt.Fprintf(w, "mitmlab attacker: classroom: each student's connections (told apart by --name) get, in turn: %s\n", strings.Join(names, ", "))
+	fmt.Fprintln(w, "watch the room with: mitmlab tui --attach URL (the tally view shows who Mallory read)")
+}
+
+// printTally prints what got through, student by student.
+func printTally(w io.Writer, students []exam.Student) {
+	if len(students) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n%-20s %5s %5s %8s %9s  %s\n", "student", "conns", "read", "refused", "detected", "what got through")
+	for _, s := range students {
+		name, got := s.Name, "nothing"
+		if name == "" {
+			name = "(no --name)"
+		}
+		if len(s.Failed) > 0 {
+			got = strings.Join(s.Failed, ", ")
+		}
+		fmt.Fprintf(w, "%-20s %5d %5d %8d %9d  %s\n", name, s.Connections, s.Read, s.Refused, s.Detected, got)
+	}
 }
 
 func parseAttackerFlags(e *env, args []string) (*attackerFlags, error) {
@@ -111,12 +157,16 @@ Example, the second of three terminals (see docs/localhost.md):
 	fs.DurationVar(&f.dialTimeout, "timeout", attacker.DefaultDialTimeout, "how long to wait for the upstream to answer (then the victim gets 1011)")
 	fs.IntVar(&f.ledgerMax, "ledger-max", 100_000, "events kept in memory; older ones are dropped, counts stay exact; 0 keeps every one")
 	fs.IntVar(&f.truncateAt, "truncate-at", 0, "truncate: the client's data record to drop, counting from 1; 0 means its end record")
+	fs.BoolVar(&f.classroom, "classroom", false, "a room on one attacker: each student's connections get the exam's attacks in turn (see docs/training.md); prints a tally at the end")
 	pos, err := fs.parse(e.stdout, args)
 	if err != nil {
 		return nil, err
 	}
 	if len(pos) > 0 {
 		return nil, usagef("attacker takes no arguments, got %q", pos)
+	}
+	if f.classroom && f.attack != "" {
+		return nil, usagef("attacker: --classroom picks the attack per connection; it takes no --attack")
 	}
 	if f.ledgerMax < 0 || f.truncateAt < 0 {
 		return nil, usagef("attacker: --ledger-max and --truncate-at count events and records; they cannot be negative")
@@ -165,8 +215,8 @@ func (m *mallory) shutdown(node *attacker.Node) func() {
 	}
 }
 
-func printAttackerStart(w io.Writer, a *attacker.Attack, sch *kex.Scheme, addr, upstream string, columns bool) {
-	fmt.Fprintf(w, "mitmlab attacker: %s against %s, listening on ws://%s%s, relaying to %s\n", a.Name, sch.Name, addr, victim.Path(sch.Name), upstream)
+func printAttackerStart(w io.Writer, attack string, sch *kex.Scheme, addr, upstream string, columns bool) {
+	fmt.Fprintf(w, "mitmlab attacker: %s against %s, listening on ws://%s%s, relaying to %s\n", attack, sch.Name, addr, victim.Path(sch.Name), upstream)
 	fmt.Fprintf(w, "events: ws://%s%s\n", addr, eventsPath)
 	if columns {
 		fmt.Fprintf(w, "%s     %3s  %-4s  %-17s  %-15s  %5s  %-11s  %s\n", "conn", "#", "leg", "from → to", "type", "size", "verdict", "what the attacker got")

@@ -77,3 +77,20 @@ func TestExamProcess(t *testing.T) {
 		})
 	}
 }
+
+// TestClassroomProcess: one attacker process with --classroom, two
+// students, each connecting once per planned attack; the tally printed at
+// Ctrl-C names the careless student's client as read by impersonation and
+// the careful one as passing.
+func TestClassroomProcess(t *testing.T) {
+	t.Parallel()
+	_, upstream, pin := startServer(t, "pinned-ecdh")
+	att, target := startAttacker(t, "pinned-ecdh", upstream, "--classroom")
+	for range 7 {
+		runClientProc(t, append(chatArgs("pinned-ecdh", target, pin, "hi"), "--name", "ann")...)
+		runClientProc(t, append(chatArgs("pinned-ecdh", target, "", "hi"), "--name", "bob", "--insecure-no-pin")...)
+	}
+	att.stop(t)
+	att.waitFor(t, `(?m)^ann +7 +0 .* nothing$`)
+	att.waitFor(t, `(?m)^bob +7 +[1-9].* impersonate$`)
+}
