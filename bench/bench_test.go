@@ -2,6 +2,7 @@ package bench_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -66,7 +67,10 @@ func bob(b *testing.B, scheme *kex.Scheme, reply func([]byte) []byte) (*victim.C
 		scfg.Identity = id
 		ccfg.Pin = id.Pin()
 	}
-	srv := victim.NewServer(scheme, &victim.ServerOptions{Config: &scfg, Reply: reply})
+	// NoHistory, as `mitmlab server` runs: a server that kept every
+	// message would grow its heap with b.N, and the echo would measure
+	// the garbage collector.
+	srv := victim.NewServer(scheme, &victim.ServerOptions{Config: &scfg, Reply: reply, NoHistory: true})
 	url := serve(b, srv) + victim.Path(scheme.Name)
 	b.Cleanup(srv.Close) // runs before the listener's cleanup
 	return &victim.Client{Scheme: scheme, Config: &ccfg, HTTPClient: httpClient(b)}, url
@@ -214,28 +218,80 @@ func echo(m []byte) []byte { return m }
 
 // BenchmarkEcho measures one 1 KiB message and its echo on an established
 // connection: through the lab's record layer (JSON, base64, AES-256-GCM,
-// sequence checks) and over a plain WebSocket.
+// sequence checks) and over a plain WebSocket, read with
+// coder/websocket's Conn.Read (the baseline of issue 9's target) and, as
+// a floor, into a buffer kept from message to message.
 func BenchmarkEcho(b *testing.B) {
-	b.Run("websocket-baseline", benchWebSocketEcho)
+	b.Run("websocket-baseline", func(b *testing.B) { benchWebSocketEcho(b, false) })
+	b.Run("websocket-buffered", func(b *testing.B) { benchWebSocketEcho(b, true) })
 	b.Run("record-layer", func(b *testing.B) {
 		alice, url := bob(b, kex.PinnedECDH(), echo)
 		benchSessionEcho(b, alice, url)
 	})
 }
 
-func benchWebSocketEcho(b *testing.B) {
+// A wsReader reads one whole message.
+type wsReader func(ctx context.Context, ws *websocket.Conn) (websocket.MessageType, []byte, error)
+
+// readWhole is coder/websocket's own Conn.Read: a new slice per message,
+// grown by io.ReadAll from 512 bytes.
+func readWhole(ctx context.Context, ws *websocket.Conn) (websocket.MessageType, []byte, error) {
+	return ws.Read(ctx)
+}
+
+// bufferedReader reads each message into the same buffer, as wire.Conn
+// does for the record layer.
+type bufferedReader struct{ buf []byte }
+
+func (r *bufferedReader) read(ctx context.Context, ws *websocket.Conn) (websocket.MessageType, []byte, error) {
+	typ, rd, err := ws.Reader(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	b := r.buf[:0]
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := rd.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			r.buf = b
+			return typ, b, nil
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+	}
+}
+
+// newReader returns a reader for one end of a connection.
+func newReader(buffered bool) wsReader {
+	if buffered {
+		return (&bufferedReader{}).read
+	}
+	return readWhole
+}
+
+func benchWebSocketEcho(b *testing.B, buffered bool) {
 	url := serve(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ws, err := websocket.Accept(w, r, nil)
 		if err != nil {
 			return
 		}
 		defer ws.CloseNow()
+		// No cancellation, as the lab's server reads (victim.Server.serve):
+		// coder/websocket arms a context watch for every read and write
+		// with a cancellable context, which the baseline must not pay if
+		// the record layer does not.
+		ctx := context.WithoutCancel(r.Context())
+		read := newReader(buffered)
 		for {
-			typ, m, err := ws.Read(r.Context())
+			typ, m, err := read(ctx, ws)
 			if err != nil {
 				return
 			}
-			if err := ws.Write(r.Context(), typ, m); err != nil {
+			if err := ws.Write(ctx, typ, m); err != nil {
 				return
 			}
 		}
@@ -247,13 +303,14 @@ func benchWebSocketEcho(b *testing.B) {
 	}
 	defer ws.Close(websocket.StatusNormalClosure, "bye")
 	msg := echoMessage()
+	read := newReader(buffered)
 	b.SetBytes(echoSize)
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := ws.Write(ctx, websocket.MessageText, msg); err != nil {
 			b.Fatal(err)
 		}
-		_, got, err := ws.Read(ctx)
+		_, got, err := read(ctx, ws)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -123,6 +123,8 @@ type Channel struct {
 	smu     sync.Mutex
 	seal    *Sealer
 	sentEnd bool
+	out     wire.Data // the record being sent; its CT's storage is reused
+	frame   []byte    // the encoded record being sent, reused likewise
 
 	open   *Opener
 	gotEnd atomic.Bool // the peer's end record has arrived
@@ -160,15 +162,30 @@ func (c *Channel) Send(ctx context.Context, plaintext []byte) (uint64, error) {
 	if c.sentEnd {
 		return 0, ErrEnded
 	}
-	d, err := c.seal.Seal(plaintext)
+	// The record and its encoding go into buffers the channel keeps, so a
+	// message costs no allocation here: a Tap copies what it keeps, and
+	// the connection has written the frame by the time Write returns.
+	if err := c.seal.sealInto(&c.out, plaintext); err != nil {
+		return 0, err
+	}
+	frame, err := wire.AppendEncode(c.frame[:0], &c.out)
 	if err != nil {
 		return 0, err
 	}
-	if _, err := c.conn.WriteMessage(ctx, d); err != nil {
+	if cap(frame) <= keepSendBuffer {
+		c.frame = frame
+	} else {
+		c.frame, c.out.CT = nil, nil
+	}
+	if err := c.conn.Write(ctx, frame); err != nil {
 		return 0, c.lost(err)
 	}
-	return d.Seq, nil
+	return c.out.Seq, nil
 }
+
+// keepSendBuffer is the largest encoded record whose buffers a Channel
+// keeps for the next Send: a chat message's, not a 32 KiB one's.
+const keepSendBuffer = 4 << 10
 
 // lost turns a failed write into what it means for the conversation: a
 // connection that went away before the peer's end record cut it short.
@@ -215,20 +232,18 @@ func (c *Channel) Ended() bool {
 // [*wire.CloseError]. Any other error
 // is fatal for the channel; the caller should pass it to [wire.Conn.Fail].
 func (c *Channel) Receive(ctx context.Context) ([]byte, uint64, error) {
-	b, err := c.conn.Read(ctx)
+	m, err := c.conn.ReadMessage(ctx)
 	if err != nil {
-		return nil, 0, c.ending(err)
-	}
-	m, err := c.conn.Codec().Decode(b)
-	if err != nil {
-		return nil, 0, err
+		return nil, 0, c.ending(err) // a decoding error passes unchanged
 	}
 	switch r := m.(type) {
 	case *wire.Data:
 		if c.gotEnd.Load() {
 			return nil, 0, fmt.Errorf("channel: %w: data seq %d", ErrAfterEnd, r.Seq)
 		}
-		pt, err := c.open.Open(r)
+		// r is this call's own: its plaintext can take the place of its
+		// ciphertext.
+		pt, err := c.open.openInPlace(r)
 		if err != nil {
 			return nil, 0, err
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 
 	"github.com/mitmlab/mitmlab/wire"
 )
@@ -90,6 +91,13 @@ type state struct {
 	dir   wire.Direction
 	seq   uint64
 	rand  io.Reader
+
+	// Scratch for the nonce and the additional data of the record being
+	// sealed or opened, so that neither costs an allocation. A Sealer or
+	// Opener is used by one goroutine at a time (its sequence number
+	// already requires that).
+	nonceBuf [IVSize]byte
+	adBuf    [32]byte
 }
 
 func newState(s *Secrets, dir wire.Direction) (state, error) {
@@ -117,56 +125,87 @@ func newState(s *Secrets, dir wire.Direction) (state, error) {
 	return st, nil
 }
 
-// nonce is the IV XOR seq, as RFC 8446 §5.3 builds it.
+// nonce is the IV XOR seq, as RFC 8446 §5.3 builds it. It is valid until
+// the next call.
 func (s *state) nonce(seq uint64) []byte {
-	n := s.iv
+	s.nonceBuf = s.iv
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], seq)
 	for i := range b {
-		n[IVSize-8+i] ^= b[i]
+		s.nonceBuf[IVSize-8+i] ^= b[i]
 	}
-	return n[:]
+	return s.nonceBuf[:]
+}
+
+// ad is [AdditionalData] for this direction, valid until the next call.
+func (s *state) ad(typ wire.Type, seq uint64) []byte {
+	return appendAdditionalData(s.adBuf[:0], typ, s.dir, seq)
 }
 
 // AdditionalData is what a record's AEAD authenticates besides its
 // plaintext: the record type, a zero byte, the direction and the sequence
 // number as 8 big-endian bytes.
 func AdditionalData(typ wire.Type, dir wire.Direction, seq uint64) []byte {
-	ad := make([]byte, 0, len(typ)+1+len(dir)+8)
+	return appendAdditionalData(make([]byte, 0, len(typ)+1+len(dir)+8), typ, dir, seq)
+}
+
+func appendAdditionalData(ad []byte, typ wire.Type, dir wire.Direction, seq uint64) []byte {
 	ad = append(ad, typ...)
 	ad = append(ad, 0)
 	ad = append(ad, dir...)
 	return binary.BigEndian.AppendUint64(ad, seq)
 }
 
-func (s *state) seal(typ wire.Type, seq uint64, pt []byte) ([]byte, error) {
+// seal appends the sealed pt to dst and returns the result; a nil dst
+// means a new slice of the exact size. dst must not overlap pt.
+func (s *state) seal(dst []byte, typ wire.Type, seq uint64, pt []byte) ([]byte, error) {
+	if dst == nil {
+		dst = make([]byte, 0, len(pt)+s.suite.Overhead())
+	}
 	switch s.suite {
 	case Null:
-		return append([]byte{}, pt...), nil
+		return append(dst, pt...), nil
 	case AES256CTR:
-		return s.ctr(seq, pt), nil
+		return s.ctr(dst, seq, pt), nil
 	case RandomNonce:
 		// INSECURE(replay-no-seq): nothing but the direction is bound.
-		out := make([]byte, IVSize, IVSize+len(pt)+wire.TagSize)
-		if _, err := io.ReadFull(randOr(s.rand), out); err != nil {
+		n := len(dst)
+		out := slices.Grow(dst, IVSize+len(pt)+wire.TagSize)[:n+IVSize]
+		if _, err := io.ReadFull(randOr(s.rand), out[n:]); err != nil {
 			return nil, fmt.Errorf("channel: nonce: %w", err)
 		}
-		return s.aead.Seal(out, out[:IVSize], pt, []byte(string(typ)+"\x00"+string(s.dir))), nil
+		return s.aead.Seal(out, out[n:n+IVSize], pt, []byte(string(typ)+"\x00"+string(s.dir))), nil
 	}
-	return s.aead.Seal(nil, s.nonce(seq), pt, AdditionalData(typ, s.dir, seq)), nil
+	return s.aead.Seal(dst, s.nonce(seq), pt, s.ad(typ, seq)), nil
 }
 
-func (s *state) open(typ wire.Type, seq uint64, ct []byte) ([]byte, error) {
+// open opens ct. With inPlace the plaintext overwrites ct's own storage,
+// which the caller must not use again; otherwise it is a new slice. An
+// empty plaintext is an empty slice, never nil.
+func (s *state) open(typ wire.Type, seq uint64, ct []byte, inPlace bool) ([]byte, error) {
+	var dst []byte
+	if inPlace {
+		dst = ct[:0]
+	}
 	switch s.suite {
 	case Null:
+		if inPlace {
+			return nonNil(ct), nil
+		}
 		return append([]byte{}, ct...), nil
 	case AES256CTR:
-		return s.ctr(seq, ct), nil
+		if dst == nil {
+			dst = make([]byte, 0, len(ct))
+		}
+		return s.ctr(dst, seq, ct), nil
 	case RandomNonce:
 		if len(ct) < IVSize+wire.TagSize {
 			return nil, fmt.Errorf("channel: %w: ct is %d bytes, shorter than a nonce and a tag", wire.ErrFieldLength, len(ct))
 		}
-		pt, err := s.aead.Open(nil, ct[:IVSize], ct[IVSize:], []byte(string(typ)+"\x00"+string(s.dir)))
+		if inPlace {
+			dst = ct[IVSize:IVSize] // exactly over the ciphertext, as Open allows
+		}
+		pt, err := s.aead.Open(dst, ct[:IVSize], ct[IVSize:], []byte(string(typ)+"\x00"+string(s.dir)))
 		if err != nil {
 			return nil, fmt.Errorf("channel: %w: seq %d", ErrDecrypt, seq)
 		}
@@ -175,22 +214,24 @@ func (s *state) open(typ wire.Type, seq uint64, ct []byte) ([]byte, error) {
 	if len(ct) < wire.TagSize {
 		return nil, fmt.Errorf("channel: %w: ct is %d bytes, shorter than the %d-byte tag", wire.ErrFieldLength, len(ct), wire.TagSize)
 	}
-	pt, err := s.aead.Open(nil, s.nonce(seq), ct, AdditionalData(typ, s.dir, seq))
+	pt, err := s.aead.Open(dst, s.nonce(seq), ct, s.ad(typ, seq))
 	if err != nil {
 		return nil, fmt.Errorf("channel: %w: seq %d", ErrDecrypt, seq)
 	}
 	return nonNil(pt), nil
 }
 
-// ctr is AES-256-CTR with the counter block nonce(seq) ‖ 00000001.
+// ctr appends AES-256-CTR of in, with the counter block nonce(seq) ‖
+// 00000001, to dst. dst's free storage may be in itself (in place).
 //
 // INSECURE(tamper-ctr): a keystream XOR with nothing to detect a change.
-func (s *state) ctr(seq uint64, in []byte) []byte {
+func (s *state) ctr(dst []byte, seq uint64, in []byte) []byte {
 	var iv [16]byte
 	copy(iv[:], s.nonce(seq))
 	iv[15] = 1
-	out := make([]byte, len(in))
-	cipher.NewCTR(s.block, iv[:]).XORKeyStream(out, in)
+	n := len(dst)
+	out := slices.Grow(dst, len(in))[:n+len(in)]
+	cipher.NewCTR(s.block, iv[:]).XORKeyStream(out[n:], in)
 	return out
 }
 
@@ -220,18 +261,29 @@ func NewSealer(s *Secrets, dir wire.Direction) (*Sealer, error) {
 
 // Seal encrypts plaintext into the next data record.
 func (s *Sealer) Seal(plaintext []byte) (*wire.Data, error) {
+	d := &wire.Data{}
+	if err := s.sealInto(d, plaintext); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// sealInto seals plaintext into d, reusing d.CT's storage: the record
+// layer's own send path, which writes d and forgets it.
+func (s *Sealer) sealInto(d *wire.Data, plaintext []byte) error {
 	if len(plaintext) > MaxPlaintext {
-		return nil, fmt.Errorf("channel: %w: %d bytes, limit %d", ErrTooLarge, len(plaintext), MaxPlaintext)
+		return fmt.Errorf("channel: %w: %d bytes, limit %d", ErrTooLarge, len(plaintext), MaxPlaintext)
 	}
 	seq, err := s.next()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	ct, err := s.s.seal(wire.TypeData, seq, plaintext)
+	ct, err := s.s.seal(d.CT[:0], wire.TypeData, seq, plaintext)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &wire.Data{Seq: seq, CT: ct}, nil
+	d.Seq, d.CT = seq, ct
+	return nil
 }
 
 // SealEnd seals the direction's end record at the next sequence number.
@@ -241,7 +293,7 @@ func (s *Sealer) SealEnd() (*wire.End, error) {
 	if err != nil {
 		return nil, err
 	}
-	ct, err := s.s.seal(wire.TypeEnd, seq, nil)
+	ct, err := s.s.seal(nil, wire.TypeEnd, seq, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -275,17 +327,25 @@ func NewOpener(s *Secrets, dir wire.Direction) (*Opener, error) {
 // Open checks d's sequence number and authenticates and decrypts it. Only a
 // frame that opens moves the expected sequence number on.
 func (o *Opener) Open(d *wire.Data) ([]byte, error) {
-	return o.open(wire.TypeData, d.Seq, d.CT, func(pt []byte) error {
-		if len(pt) > MaxPlaintext {
-			return fmt.Errorf("channel: %w: %d bytes", ErrPlaintextTooLarge, len(pt))
-		}
-		return nil
-	})
+	return o.open(wire.TypeData, d.Seq, d.CT, false, checkData)
+}
+
+// openInPlace is Open with the plaintext written over d.CT, for a record
+// the caller decoded for itself and drops afterwards.
+func (o *Opener) openInPlace(d *wire.Data) ([]byte, error) {
+	return o.open(wire.TypeData, d.Seq, d.CT, true, checkData)
+}
+
+func checkData(pt []byte) error {
+	if len(pt) > MaxPlaintext {
+		return fmt.Errorf("channel: %w: %d bytes", ErrPlaintextTooLarge, len(pt))
+	}
+	return nil
 }
 
 // OpenEnd checks and authenticates the direction's end record.
 func (o *Opener) OpenEnd(e *wire.End) error {
-	_, err := o.open(wire.TypeEnd, e.Seq, e.CT, func(pt []byte) error {
+	_, err := o.open(wire.TypeEnd, e.Seq, e.CT, false, func(pt []byte) error {
 		if len(pt) != 0 {
 			return fmt.Errorf("channel: %w: %d bytes", ErrBadEnd, len(pt))
 		}
@@ -296,7 +356,7 @@ func (o *Opener) OpenEnd(e *wire.End) error {
 
 // open checks the sequence number, opens ct and runs check on the
 // plaintext; only a record that passes all three moves the sequence on.
-func (o *Opener) open(typ wire.Type, seq uint64, ct []byte, check func([]byte) error) ([]byte, error) {
+func (o *Opener) open(typ wire.Type, seq uint64, ct []byte, inPlace bool, check func([]byte) error) ([]byte, error) {
 	if o.s.checksSeq() {
 		switch {
 		case seq < o.s.seq:
@@ -305,7 +365,7 @@ func (o *Opener) open(typ wire.Type, seq uint64, ct []byte, check func([]byte) e
 			return nil, fmt.Errorf("channel: %w: got seq %d, want %d", ErrOutOfOrder, seq, o.s.seq)
 		}
 	}
-	pt, err := o.s.open(typ, seq, ct)
+	pt, err := o.s.open(typ, seq, ct, inPlace)
 	if err != nil {
 		return nil, err
 	}

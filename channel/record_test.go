@@ -116,7 +116,10 @@ func TestSealOpenRoundTrip(t *testing.T) {
 				if len(d.CT) != len(m)+effective.Overhead() {
 					t.Errorf("ct is %d bytes for %d of plaintext, want plaintext + %d", len(d.CT), len(m), effective.Overhead())
 				}
-				if len(m) > 0 && bytes.Contains(d.CT, []byte(m)) != effective.Keyless() {
+				// A message of a byte or two turns up by chance in random
+				// bytes (the random-nonce suite's "x" did in one run of
+				// ten): only a longer one says whether ct hides it.
+				if len(m) >= 4 && bytes.Contains(d.CT, []byte(m)) != effective.Keyless() {
 					t.Errorf("ct contains the plaintext: %v; want %v", !effective.Keyless(), effective.Keyless())
 				}
 				open(t, o, d, m)

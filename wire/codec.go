@@ -131,7 +131,8 @@ func Encode(m Message) ([]byte, error) {
 
 // AppendEncode appends m's wire form to dst.
 func AppendEncode(dst []byte, m Message) ([]byte, error) {
-	fields := m.Fields()
+	var buf [2]Field
+	fields := fieldsOf(m, &buf)
 	for _, f := range fields {
 		if err := f.check(); err != nil {
 			return nil, fmt.Errorf("wire: encode %s: %w", m.MessageType(), err)
@@ -241,7 +242,8 @@ func (c *Codec) Decode(b []byte) (Message, error) {
 	if len(b) > MaxMessageSize {
 		return nil, fmt.Errorf("wire: %w: %d bytes, limit %d", ErrMessageTooLarge, len(b), MaxMessageSize)
 	}
-	ms, err := scanObject(b)
+	var buf [8]member // more than any lab message has: no allocation
+	ms, err := scanObject(buf[:0], b)
 	if err != nil {
 		return nil, fmt.Errorf("wire: %w: %v", ErrMalformed, err)
 	}
@@ -249,12 +251,13 @@ func (c *Codec) Decode(b []byte) (Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := c.New(t)
-	if m == nil {
+	rt, ok := c.types[Type(t)]
+	if !ok {
 		return nil, fmt.Errorf("wire: %w: %q", ErrUnknownType, truncate(string(t)))
 	}
+	m := reflect.New(rt).Interface().(Message)
 	if err := fill(b, ms, m); err != nil {
-		return nil, fmt.Errorf("wire: %s: %w", t, err)
+		return nil, fmt.Errorf("wire: %s: %w", m.MessageType(), err)
 	}
 	return m, nil
 }
@@ -275,37 +278,44 @@ func DecodeAs[T Message](c *Codec, b []byte) (T, error) {
 	return t, nil
 }
 
-func typeOf(b []byte, ms []member) (Type, error) {
+// typeOf returns the value of the "type" member, unquoted: a slice of b
+// itself unless it has escapes.
+func typeOf(b []byte, ms []member) ([]byte, error) {
 	for _, m := range ms {
-		if m.name != "type" {
+		if string(m.name) != "type" {
 			continue
 		}
 		if m.kind == valNull {
 			break
 		}
 		if m.kind != valString {
-			return "", fmt.Errorf("wire: %w: %q is not a string", ErrMalformed, "type")
+			return nil, fmt.Errorf("wire: %w: %q is not a string", ErrMalformed, "type")
 		}
-		s, err := unquote(b[m.start:m.end])
+		s, err := unquoteBytes(b[m.start:m.end])
 		if err != nil {
-			return "", fmt.Errorf("wire: %w: %q: %v", ErrMalformed, "type", err)
+			return nil, fmt.Errorf("wire: %w: %q: %v", ErrMalformed, "type", err)
 		}
-		return Type(s), nil
+		return s, nil
 	}
-	return "", fmt.Errorf("wire: %w: %q", ErrMissingField, "type")
+	return nil, fmt.Errorf("wire: %w: %q", ErrMissingField, "type")
 }
 
 // fill decodes the scanned members into m's fields.
 func fill(b []byte, ms []member, m Message) error {
-	fields := m.Fields()
-	got := make([]bool, len(fields))
+	var buf [2]Field
+	fields := fieldsOf(m, &buf)
+	var gotBuf [16]bool
+	got := gotBuf[:]
+	if len(fields) > len(got) {
+		got = make([]bool, len(fields))
+	}
 	for _, mb := range ms {
-		if mb.name == "type" {
+		if string(mb.name) == "type" {
 			continue
 		}
-		i := slices.IndexFunc(fields, func(f Field) bool { return f.Name == mb.name })
+		i := fieldIndex(fields, mb.name)
 		if i < 0 {
-			return fmt.Errorf("%w: %q", ErrUnknownField, truncate(mb.name))
+			return fmt.Errorf("%w: %q", ErrUnknownField, truncate(string(mb.name)))
 		}
 		got[i] = true
 		if err := decodeField(fields[i], b[mb.start:mb.end], mb.kind); err != nil {
@@ -321,6 +331,17 @@ func fill(b []byte, ms []member, m Message) error {
 		}
 	}
 	return nil
+}
+
+// fieldIndex returns the index of the field called name, or -1. The match
+// is exact: no case folding.
+func fieldIndex(fields []Field, name []byte) int {
+	for i := range fields {
+		if fields[i].Name == string(name) {
+			return i
+		}
+	}
+	return -1
 }
 
 func decodeField(f Field, v []byte, k valueKind) error {
@@ -440,7 +461,8 @@ func PeekType(b []byte) Type {
 	if len(b) > MaxMessageSize {
 		return ""
 	}
-	ms, err := scanObject(b)
+	var buf [8]member
+	ms, err := scanObject(buf[:0], b)
 	if err != nil {
 		return ""
 	}
@@ -448,5 +470,5 @@ func PeekType(b []byte) Type {
 	if err != nil {
 		return ""
 	}
-	return t
+	return Type(t)
 }

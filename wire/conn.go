@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -58,10 +59,17 @@ type Conn struct {
 	tap     Tap
 	onClose CloseTap
 
-	mu     sync.Mutex
-	failed error // why this end gave up, once it has
-	closed bool  // this end has sent a close frame
+	mu       sync.Mutex
+	failed   error         // why this end gave up, once it has
+	shutting chan struct{} // closed when a close under way has finished
+	closed   bool          // this end has sent a close frame
+	rbuf     []byte        // the read buffer, kept between messages; see takeBuffer
 }
+
+// keepReadBuffer is the largest read buffer a Conn keeps between messages:
+// room for a chat message's record, small enough that an open session
+// costs little. A larger message gets a buffer of its own.
+const keepReadBuffer = 4 << 10
 
 // NewConn wraps ws for a scheme whose messages codec knows. It sets the
 // read limit to [MaxMessageSize]; an oversize message makes the websocket
@@ -92,10 +100,41 @@ func (c *Conn) Codec() *Codec { return c.codec }
 // WebSocket returns the underlying connection.
 func (c *Conn) WebSocket() *websocket.Conn { return c.ws }
 
-// Read returns the next message's raw bytes, exactly as received. After
-// this end has given up ([Conn.Fail], a [Watchdog]), Read returns why.
+// Read returns the next message's raw bytes, exactly as received, in a
+// slice of its own. After this end has given up ([Conn.Fail], a
+// [Watchdog]), Read returns why.
 func (c *Conn) Read(ctx context.Context) ([]byte, error) {
-	typ, b, err := c.ws.Read(ctx)
+	buf := c.takeBuffer()
+	defer c.putBuffer(&buf)
+	b, err := c.next(ctx, &buf)
+	if err != nil {
+		return nil, err
+	}
+	return append(make([]byte, 0, len(b)), b...), nil
+}
+
+// ReadMessage reads the next message and decodes it with the connection's
+// codec. It is Read and [Codec.Decode] without keeping the raw bytes: the
+// message never shares storage with them, so the connection reads every
+// message into the same buffer. Read errors and decoding errors are
+// returned as they are.
+func (c *Conn) ReadMessage(ctx context.Context) (Message, error) {
+	buf := c.takeBuffer()
+	defer c.putBuffer(&buf)
+	b, err := c.next(ctx, &buf)
+	if err != nil {
+		return nil, err
+	}
+	return c.codec.Decode(b)
+}
+
+// next reads the next message into *buf, growing it as needed, checks that
+// it is a text message of valid UTF-8 and shows it to the tap.
+func (c *Conn) next(ctx context.Context, buf *[]byte) ([]byte, error) {
+	typ, r, err := c.ws.Reader(ctx)
+	if err == nil {
+		*buf, err = readAll((*buf)[:0], r)
+	}
 	if ferr := c.failure(); ferr != nil {
 		return nil, ferr
 	}
@@ -107,6 +146,7 @@ func (c *Conn) Read(ctx context.Context) ([]byte, error) {
 		}
 		return nil, err
 	}
+	b := *buf
 	if typ != websocket.MessageText {
 		return nil, fmt.Errorf("wire: %w", ErrBinaryMessage)
 	}
@@ -117,6 +157,50 @@ func (c *Conn) Read(ctx context.Context) ([]byte, error) {
 		c.tap(false, b)
 	}
 	return b, nil
+}
+
+// readAll is io.ReadAll into b's storage. A buffer with room for the
+// whole message reads it in one call, where io.ReadAll, starting at 512
+// bytes, needs several (and coder/websocket arms a context watch for
+// each).
+func readAll(b []byte, r io.Reader) ([]byte, error) {
+	if cap(b) == 0 {
+		b = make([]byte, 0, 512)
+	}
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+}
+
+// takeBuffer takes the connection's read buffer, or nil if another read
+// holds it (Conn allows one reader at a time, but a second one must not
+// share the first one's bytes).
+func (c *Conn) takeBuffer() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b := c.rbuf
+	c.rbuf = nil
+	return b
+}
+
+// putBuffer gives the read buffer back, unless it grew too big to keep.
+func (c *Conn) putBuffer(b *[]byte) {
+	if cap(*b) > keepReadBuffer {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rbuf = (*b)[:0]
 }
 
 // Write sends msg as one text message.
@@ -190,10 +274,25 @@ func (c *Conn) Fail(err error) error {
 }
 
 // CloseNow drops the connection without a close handshake.
-func (c *Conn) CloseNow() { c.ws.CloseNow() }
+// A close under way (Close, Fail) is let finish first, at most closeGrace,
+// so its close frame is not cut off by a drop from another goroutine.
+func (c *Conn) CloseNow() {
+	c.mu.Lock()
+	shutting := c.shutting
+	c.mu.Unlock()
+	if shutting != nil {
+		<-shutting
+	}
+	c.ws.CloseNow()
+}
 
 // shut sends a close frame and waits for the peer's, at most closeGrace.
 func (c *Conn) shut(code websocket.StatusCode, reason string) error {
+	shutting := make(chan struct{})
+	c.mu.Lock()
+	c.shutting = shutting
+	c.mu.Unlock()
+	defer close(shutting)
 	done := make(chan error, 1)
 	go func() { done <- c.ws.Close(code, reason) }()
 	t := time.NewTimer(closeGrace)
@@ -202,7 +301,14 @@ func (c *Conn) shut(code websocket.StatusCode, reason string) error {
 	case err := <-done:
 		return err
 	case <-t.C:
-		c.ws.CloseNow()
+		// coder/websocket's Close waits up to five seconds for the peer's
+		// close frame, and CloseNow, during a Close, only waits with it.
+		// A read whose context has already ended is what makes it drop
+		// the connection at once: the read fails, and CloseRead's reader
+		// closes the connection as it returns.
+		ended, cancel := context.WithCancel(context.Background())
+		cancel()
+		c.ws.CloseRead(ended)
 		return <-done
 	}
 }

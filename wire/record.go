@@ -25,7 +25,12 @@ func (*Data) MessageType() Type { return TypeData }
 // Fields lists seq and ct. ct may be empty for the null suite; an AEAD
 // suite refuses anything shorter than its tag when it opens the record.
 func (m *Data) Fields() []Field {
-	return []Field{Uint("seq", &m.Seq), Bytes("ct", &m.CT, 0, MaxMessageSize)}
+	f := m.fields()
+	return f[:]
+}
+
+func (m *Data) fields() [2]Field {
+	return [2]Field{Uint("seq", &m.Seq), Bytes("ct", &m.CT, 0, MaxMessageSize)}
 }
 
 // End is a side's authenticated end of conversation:
@@ -42,7 +47,27 @@ func (*End) MessageType() Type { return TypeEnd }
 
 // Fields lists seq and ct.
 func (m *End) Fields() []Field {
-	return []Field{Uint("seq", &m.Seq), Bytes("ct", &m.CT, 0, MaxMessageSize)}
+	f := m.fields()
+	return f[:]
+}
+
+func (m *End) fields() [2]Field {
+	return [2]Field{Uint("seq", &m.Seq), Bytes("ct", &m.CT, 0, MaxMessageSize)}
+}
+
+// fieldsOf returns m's fields. The record layer's messages, which cross
+// the wire once for every chat message, fill buf instead of allocating a
+// slice; every other message answers its Fields.
+func fieldsOf(m Message, buf *[2]Field) []Field {
+	switch r := m.(type) {
+	case *Data:
+		*buf = r.fields()
+	case *End:
+		*buf = r.fields()
+	default:
+		return m.Fields()
+	}
+	return buf[:]
 }
 
 // Records is a codec for the record layer's messages alone.

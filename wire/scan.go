@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"unicode/utf16"
@@ -27,9 +28,11 @@ const (
 	valObject
 )
 
-// member is one "name": value pair; the value is b[start:end].
+// member is one "name": value pair; the value is b[start:end]. name is a
+// slice of the scanned message, not a copy: comparing it with a string
+// costs no allocation.
 type member struct {
-	name       string
+	name       []byte
 	kind       valueKind
 	start, end int
 }
@@ -64,8 +67,9 @@ func (s *scanner) space() {
 }
 
 // scanObject splits b, which must be exactly one JSON object, into its
-// members. It returns an error for anything that is not.
-func scanObject(b []byte) ([]member, error) {
+// members, appended to ms (a caller's buffer, usually empty). It returns an
+// error for anything that is not.
+func scanObject(ms []member, b []byte) ([]member, error) {
 	s := &scanner{b: b}
 	if len(b) == 0 || b[0] != '{' {
 		return nil, s.fail("a message is one JSON object, starting with '{' (no white space before it)")
@@ -74,7 +78,6 @@ func scanObject(b []byte) ([]member, error) {
 		return nil, fmt.Errorf("%w: a message ends with '}', with no white space or data after it", errSyntax)
 	}
 	s.i = 1
-	var ms []member
 	s.space()
 	if s.i < len(b) && b[s.i] == '}' {
 		s.i++
@@ -87,8 +90,8 @@ func scanObject(b []byte) ([]member, error) {
 			return nil, err
 		}
 		for _, m := range ms {
-			if m.name == name {
-				return nil, fmt.Errorf("field %q appears twice", truncate(name))
+			if bytes.Equal(m.name, name) {
+				return nil, fmt.Errorf("field %q appears twice", truncate(string(name)))
 			}
 		}
 		if len(ms) == maxMembers {
@@ -131,10 +134,10 @@ func (s *scanner) end() error {
 
 // name reads a field name: a string of printable ASCII with no escapes.
 // The lab's names are lowercase ASCII, and refusing escapes means a name
-// has one spelling only.
-func (s *scanner) name() (string, error) {
+// has one spelling only. The name is returned as a slice of s.b.
+func (s *scanner) name() ([]byte, error) {
 	if s.i >= len(s.b) || s.b[s.i] != '"' {
-		return "", s.fail("want a field name in double quotes")
+		return nil, s.fail("want a field name in double quotes")
 	}
 	start := s.i + 1
 	for j := start; j < len(s.b); j++ {
@@ -142,14 +145,14 @@ func (s *scanner) name() (string, error) {
 		switch {
 		case c == '"':
 			s.i = j + 1
-			return string(s.b[start:j]), nil
+			return s.b[start:j:j], nil
 		case c == '\\':
-			return "", s.fail("escape in a field name")
+			return nil, s.fail("escape in a field name")
 		case c < 0x20 || c >= 0x7f:
-			return "", s.fail("field names are printable ASCII")
+			return nil, s.fail("field names are printable ASCII")
 		}
 	}
-	return "", s.fail("unterminated field name")
+	return nil, s.fail("unterminated field name")
 }
 
 // value skips one value and returns its kind.
@@ -191,11 +194,9 @@ func (s *scanner) skipString() error {
 	if q := bytes.IndexByte(s.b[j:], '"'); q >= 0 {
 		run := s.b[j : j+q]
 		if bytes.IndexByte(run, '\\') < 0 {
-			for k, c := range run {
-				if c < 0x20 {
-					s.i = j + k
-					return s.fail("control character in a string")
-				}
+			if k := firstControl(run); k >= 0 {
+				s.i = j + k
+				return s.fail("control character in a string")
 			}
 			if !utf8.Valid(run) {
 				s.i = j
@@ -228,6 +229,28 @@ func (s *scanner) skipString() error {
 		}
 	}
 	return s.fail("unterminated string")
+}
+
+// firstControl returns the index of the first byte of b below 0x20, or -1.
+// It tests eight bytes at a time: (x - 0x2020…20) &^ x & 0x8080…80 is
+// non-zero exactly when some byte of x is below 0x20 (a borrow can mark a
+// later byte too, but only after a byte that really is below 0x20, so the
+// byte-by-byte scan that follows finds the right one).
+func firstControl(b []byte) int {
+	const ones20, highs = 0x2020202020202020, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if (x-ones20)&^x&highs != 0 {
+			break
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] < 0x20 {
+			return i
+		}
+	}
+	return -1
 }
 
 func (s *scanner) skipNumber() error {
@@ -341,16 +364,16 @@ func (s *scanner) skipObject(depth int) error {
 
 // unquote decodes a scanned JSON string literal, quotes included.
 func unquote(lit []byte) (string, error) {
+	out, err := unquoteBytes(lit)
+	return string(out), err
+}
+
+// unquoteBytes is unquote returning bytes: for a string with no escapes,
+// the body of lit itself, with no copy.
+func unquoteBytes(lit []byte) ([]byte, error) {
 	body := lit[1 : len(lit)-1]
-	plain := true
-	for _, c := range body {
-		if c == '\\' {
-			plain = false
-			break
-		}
-	}
-	if plain {
-		return string(body), nil
+	if bytes.IndexByte(body, '\\') < 0 {
+		return body, nil
 	}
 	out := make([]byte, 0, len(body))
 	for i := 0; i < len(body); {
@@ -361,7 +384,7 @@ func unquote(lit []byte) (string, error) {
 			continue
 		}
 		if i+1 >= len(body) {
-			return "", errors.New("bad escape")
+			return nil, errors.New("bad escape")
 		}
 		switch body[i+1] {
 		case '"', '\\', '/':
@@ -379,17 +402,17 @@ func unquote(lit []byte) (string, error) {
 		case 'u':
 			r, n, err := unicodeEscape(body[i:])
 			if err != nil {
-				return "", err
+				return nil, err
 			}
 			out = utf8.AppendRune(out, r)
 			i += n
 			continue
 		default:
-			return "", fmt.Errorf("bad escape \\%c", body[i+1])
+			return nil, fmt.Errorf("bad escape \\%c", body[i+1])
 		}
 		i += 2
 	}
-	return string(out), nil
+	return out, nil
 }
 
 // unicodeEscape decodes \uXXXX, or a surrogate pair of two, at the start
