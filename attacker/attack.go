@@ -31,10 +31,22 @@ type Attack struct {
 	// Copies says the attack only copies bytes, so over TLS it relays the
 	// TCP stream and sees records only.
 	Copies bool
+	// Steals says the attack is handed the server's long-term keys
+	// (Options.Stolen) once its session is over: the "record now, steal
+	// the key later" attacks. No other attack ever sees them.
+	Steals bool
+	// Long says the attack computes for seconds (a grind, a discrete log)
+	// and reports its progress as it goes. The race detector makes such
+	// work many times slower, so tests that run every attack skip these
+	// under -race and test the computation itself in small.
+	Long bool
 
 	// applies, if not nil, is a further condition on the scheme.
 	applies func(*kex.Scheme) error
 	run     func(ctx context.Context, s *session) (relay, error)
+	// page, if not nil, changes the victim page on its way through
+	// (attacker/page.go); nil passes every page unchanged.
+	page func(n *Node, body []byte) (out []byte, note string)
 }
 
 // Need is a message, and a field of it, that an attack uses. An empty
@@ -95,7 +107,7 @@ const (
 // Each lesson group keeps its entries in a function of its own
 // (labAttacks here, others in attacks_*.go files); Attacks joins them.
 func Attacks() []*Attack {
-	return slices.Concat(labAttacks(), tlsAttacks())
+	return slices.Concat(labAttacks(), tlsAttacks(), lessonsAAttacks(), browserAttacks(), lessonsBAttacks())
 }
 
 // labAttacks are the attacks on the lab's own messages.

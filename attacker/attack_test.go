@@ -94,6 +94,21 @@ var overWS = map[string]map[string]string{
 	attacker.MutateName:      {"plaintext-rsa": "", "unauth-ecdh": "", "pinned-ecdh": "", "static-rsa": "", "plain": ""},
 	attacker.TerminateTLS:    {"plaintext-rsa": "ws:// with no TLS", "unauth-ecdh": "ws:// with no TLS", "pinned-ecdh": "ws:// with no TLS", "static-rsa": "ws:// with no TLS", "plain": "ws:// with no TLS"},
 	attacker.MisIssuedCert:   {"plaintext-rsa": "ws:// with no TLS", "unauth-ecdh": "ws:// with no TLS", "pinned-ecdh": "ws:// with no TLS", "static-rsa": "ws:// with no TLS", "plain": "ws:// with no TLS"},
+	// The browser lesson (attacks_browser.go): impersonate, with the pin in the victim page rewritten first.
+	attacker.RewritePin: {"plaintext-rsa": "server_hello.certificate", "unauth-ecdh": "the server proves no identity", "pinned-ecdh": "", "static-rsa": "server_hello.certificate", "plain": "server_hello.certificate"},
+	// The lessons on forward secrecy, SAS and records (attacks_lessonsA.go).
+	attacker.RecordThenSteal:   {"plaintext-rsa": "", "unauth-ecdh": "", "pinned-ecdh": "", "static-rsa": "", "plain": ""},
+	attacker.SASGrind:          {"plaintext-rsa": "client_hello.key_share, server_hello.key_share", "unauth-ecdh": "compare no short authentication string", "pinned-ecdh": "compare no short authentication string", "static-rsa": "client_hello.key_share, server_hello.key_share", "plain": "client_hello.key_share, server_hello.key_share"},
+	attacker.FlipBits:          {"plaintext-rsa": "", "unauth-ecdh": "", "pinned-ecdh": "", "static-rsa": "", "plain": ""},
+	attacker.ReplayKnownRecord: {"plaintext-rsa": "", "unauth-ecdh": "", "pinned-ecdh": "", "static-rsa": "", "plain": ""},
+	// The lessons on groups, freshness and misbinding (attacks_lessonsB.go).
+	attacker.ReplayKeyTransport: {"plaintext-rsa": "", "unauth-ecdh": "key_transport.wrapped", "pinned-ecdh": "key_transport.wrapped", "static-rsa": "the client wraps the secret", "plain": "key_transport.wrapped"},
+	attacker.InjectG1:           {"plaintext-rsa": "dh_hello.g, dh_reply.key_share", "unauth-ecdh": "dh_hello.g, dh_reply.key_share", "pinned-ecdh": "dh_hello.g, dh_reply.key_share", "static-rsa": "dh_hello.g, dh_reply.key_share", "plain": "dh_hello.g, dh_reply.key_share"},
+	attacker.InjectGP:           {"plaintext-rsa": "dh_hello.g, dh_reply.key_share", "unauth-ecdh": "dh_hello.g, dh_reply.key_share", "pinned-ecdh": "dh_hello.g, dh_reply.key_share", "static-rsa": "dh_hello.g, dh_reply.key_share", "plain": "dh_hello.g, dh_reply.key_share"},
+	attacker.InjectGPMinus1:     {"plaintext-rsa": "dh_hello.g, dh_reply.key_share", "unauth-ecdh": "dh_hello.g, dh_reply.key_share", "pinned-ecdh": "dh_hello.g, dh_reply.key_share", "static-rsa": "dh_hello.g, dh_reply.key_share", "plain": "dh_hello.g, dh_reply.key_share"},
+	attacker.SwapIdentity:       {"plaintext-rsa": "server_hello.certificate", "unauth-ecdh": "the server signs nothing here", "pinned-ecdh": "", "static-rsa": "server_hello.certificate", "plain": "server_hello.certificate"},
+	attacker.StripToExport:      {"plaintext-rsa": "dh_offer.offered", "unauth-ecdh": "dh_offer.offered", "pinned-ecdh": "dh_offer.offered", "static-rsa": "dh_offer.offered", "plain": "dh_offer.offered"},
+	attacker.ReplaySignature:    {"plaintext-rsa": "server_hello.certificate, server_verify.signature, client_finished.mac", "unauth-ecdh": "server_verify.signature, client_finished.mac", "pinned-ecdh": "", "static-rsa": "server_hello.certificate, server_verify.signature", "plain": "server_hello.certificate, server_verify.signature"},
 }
 
 // overWSS is overWS for victims that speak wss://: only the attacks that
@@ -268,7 +283,8 @@ func TestAppliesToALearnersScheme(t *testing.T) {
 	if err := scheme.Check(); err != nil {
 		t.Fatal(err)
 	}
-	applies := []string{attacker.Passive, attacker.DoubleHandshake, attacker.Truncate, attacker.MutateName}
+	applies := []string{attacker.Passive, attacker.DoubleHandshake, attacker.Truncate, attacker.MutateName,
+		attacker.RecordThenSteal, attacker.FlipBits, attacker.ReplayKnownRecord}
 	for _, a := range attacker.Attacks() {
 		t.Run("note-ecdh/"+a.Name, func(t *testing.T) {
 			t.Parallel()

@@ -76,6 +76,19 @@ type Options struct {
 	Logf func(format string, args ...any)
 	// Rand is the source of the node's keys; nil means crypto/rand.
 	Rand io.Reader
+	// Stolen, if not nil, holds the server's long-term keys, which the
+	// node hands to an attack that steals them (Attack.Steals) once that
+	// attack's session is over, and to no other attack. It stands for a
+	// key file taken from the server later: see [Stolen].
+	Stolen *Stolen
+	// Given, if not nil, is what the lesson grants Mallory beyond the
+	// wire: its premise (see [Given]). Its Identity, if any, is the one he
+	// presents when Identity is nil.
+	Given *Given
+	// KeyLog, if not nil, receives the NSS key log of the node's own TLS
+	// endpoints (terminate-tls, mis-issued-cert): see
+	// tlslab.Observer.KeyLog. It must be safe for concurrent use.
+	KeyLog io.Writer
 }
 
 // SessionEnd describes one connection that has ended.
@@ -119,6 +132,12 @@ func New(opts Options) (*Node, error) {
 		if err := opts.Attack.Applies(opts.Scheme, opts.TLS != nil); err != nil {
 			return nil, fmt.Errorf("attacker: %w", err)
 		}
+	}
+	if opts.Stolen != nil && opts.Choose == nil && !opts.Attack.Steals {
+		return nil, fmt.Errorf("attacker: stolen keys given to %s, which does not steal them", opts.Attack.Name)
+	}
+	if opts.Identity == nil && opts.Given != nil {
+		opts.Identity = opts.Given.Identity
 	}
 	if opts.Identity == nil && opts.Scheme.Identity {
 		id, err := kex.GenerateIdentity(opts.Rand, nil, "mallory")
@@ -206,6 +225,10 @@ func (n *Node) logf(format string, args ...any) {
 
 // ServeHTTP accepts leg A, dials leg B and runs the attack until both end.
 func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if isPageRequest(r) {
+		n.servePage(w, r) // the victim page and its files (page.go)
+		return
+	}
 	name := n.opts.Scheme.Name
 	proto := wire.Subprotocol(name)
 	// A victim speaking another scheme gets the answer a real server would

@@ -114,11 +114,12 @@ func (r passiveRelay) pass(_ wire.Direction, in parsed) frame {
 // readRelay holds the victims' own session keys (swap-rsa-key): it opens
 // each record for itself and forwards the original bytes untouched.
 type readRelay struct {
-	open map[wire.Direction]*channel.Opener
+	open    map[wire.Direction]*channel.Opener
+	secrets *channel.Secrets // the victims' own, for Intercept's edits
 }
 
 func newReadRelay(s *channel.Secrets) (*readRelay, error) {
-	r := &readRelay{open: make(map[wire.Direction]*channel.Opener)}
+	r := &readRelay{open: make(map[wire.Direction]*channel.Opener), secrets: s}
 	for _, d := range []wire.Direction{wire.ClientToServer, wire.ServerToClient} {
 		o, err := channel.NewOpener(s, d)
 		if err != nil {

@@ -23,8 +23,9 @@ type session struct {
 	codec  *wire.Codec
 	a, b   *wire.Conn
 
-	keyless bool          // the scheme's records can be read without keys
-	over    chan struct{} // closed when the relay has ended
+	keyless bool             // the scheme's records can be read without keys
+	over    chan struct{}    // closed when the relay has ended
+	reading [2]chan struct{} // leg A, leg B: closed when relay's reader of that leg returns
 
 	timers sync.WaitGroup // what after started
 
@@ -42,6 +43,7 @@ func newSession(n *Node, id int, name string, attack *Attack, a, b *websocket.Co
 		a: wire.NewConn(a, codec), b: wire.NewConn(b, codec),
 		keyless: n.opts.Scheme.Suite.Keyless(),
 		over:    make(chan struct{}),
+		reading: [2]chan struct{}{make(chan struct{}), make(chan struct{})},
 	}
 	s.a.OnClose(s.closeTap(trace.LegA))
 	s.b.OnClose(s.closeTap(trace.LegB))
@@ -117,8 +119,17 @@ func (s *session) run() error {
 	err = s.relay(ctx, r)
 	close(s.over)
 	s.timers.Wait()
+	if a, ok := r.(afterwards); ok {
+		a.afterSession(s)
+	}
 	s.n.remember(s.framesSeen())
 	return err
+}
+
+// afterwards is a relay with work to do once both legs have closed: the
+// offline part of an attack, which the ledger shows after the session.
+type afterwards interface {
+	afterSession(s *session)
 }
 
 // after runs f once d has passed, unless the session ends first; run
@@ -145,10 +156,12 @@ func (s *session) relay(ctx context.Context, r relay) error {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
+		defer close(s.reading[0])
 		errs[0] = s.pump(ctx, trace.LegA, r)
 	}()
 	go func() {
 		defer wg.Done()
+		defer close(s.reading[1])
 		errs[1] = s.pump(ctx, trace.LegB, r)
 	}()
 	wg.Wait()
@@ -196,6 +209,7 @@ func (s *session) pump(ctx context.Context, from trace.Leg, r relay) error {
 			s.record(leg, odir, o.p, o.v, o.recovered, o.note)
 			if err := s.conn(leg).Write(ctx, o.p.raw); err != nil {
 				s.record(leg, odir, o.p, trace.Blocked, nil, "could not deliver: leg closed")
+				s.settle(leg)
 				return s.abort(&legError{leg: leg, err: err})
 			}
 		}
@@ -218,6 +232,24 @@ func (s *session) pump(ctx context.Context, from trace.Leg, r relay) error {
 }
 
 var substituted = trace.Substituted
+
+// settle gives the reader of leg, whose write just failed, a moment to
+// read why: a victim that closed with a code and reason while Mallory was
+// writing to it is relayed as that close, as a transparent proxy would,
+// not as "peer connection lost". Only relay's pumps are waited for; a
+// session in its handshake has no reader on the other goroutine.
+func (s *session) settle(leg trace.Leg) {
+	t := time.NewTimer(settleWait)
+	defer t.Stop()
+	select {
+	case <-s.reading[legIndex(leg)]:
+	case <-t.C:
+	}
+}
+
+// settleWait bounds settle: a victim's close frame follows the failed
+// write within a round trip on loopback.
+const settleWait = 500 * time.Millisecond
 
 // legError says on which leg something went wrong.
 type legError struct {

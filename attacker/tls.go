@@ -80,7 +80,7 @@ func (t *TLS) upstreamClient(n *Node, conn int) *http.Client {
 			if err != nil {
 				return nil, err
 			}
-			ic := tlslab.Inspect(raw, tlslab.Observer{Log: n.log, Leg: trace.LegB, Conn: conn, End: tlslab.ClientEnd, Own: true, Peer: "Bob"})
+			ic := tlslab.Inspect(raw, tlslab.Observer{Log: n.log, Leg: trace.LegB, Conn: conn, End: tlslab.ClientEnd, Own: true, Peer: "Bob", KeyLog: n.opts.KeyLog})
 			tc := tls.Client(ic, &tls.Config{
 				ServerName: t.ServerName,
 				MinVersion: tls.VersionTLS13,
@@ -134,7 +134,7 @@ func (n *Node) Serve(l net.Listener) error {
 		l = &tlslab.Listener{
 			Listener: l,
 			Wrap: func(c net.Conn) net.Conn {
-				ic := tlslab.Inspect(c, tlslab.Observer{Log: n.log, Leg: trace.LegA, Conn: int(n.conns.Add(1)), End: tlslab.ServerEnd, Own: true, Peer: "Alice"})
+				ic := tlslab.Inspect(c, tlslab.Observer{Log: n.log, Leg: trace.LegA, Conn: int(n.conns.Add(1)), End: tlslab.ServerEnd, Own: true, Peer: "Alice", KeyLog: n.opts.KeyLog})
 				// Wait covers the connection until it closes, so that its
 				// last records (Alice's alert or close_notify) are in the
 				// ledger by then.

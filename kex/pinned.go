@@ -145,6 +145,7 @@ type pinnedClientState struct {
 	cfg *ClientConfig
 
 	pin     []byte
+	more    [][]byte // OtherPins: other servers the client also trusts
 	ks      *KeyShare
 	ch      []byte // raw client_hello as sent
 	shm     *ServerHello
@@ -200,6 +201,10 @@ func (c *pinnedClientState) checkConfig() error {
 		return ErrNoPin
 	}
 	pin, err := ParsePin(c.cfg.Pin)
+	if err != nil {
+		return err
+	}
+	c.more, err = parsePins(c.cfg.OtherPins)
 	c.pin = pin
 	return err
 }
@@ -268,7 +273,7 @@ func (c *pinnedClientState) checkPin() error {
 		// INSECURE(signed-unpinned): any key is accepted as the server's.
 		return nil
 	}
-	if !matchPin(c.cert, c.pin) {
+	if !matchPin(c.cert, c.pin) && !matchAny(c.cert, c.more) {
 		return fmt.Errorf("%w: server sent %s", ErrPinMismatch, spkiPin(c.cert))
 	}
 	return nil
@@ -392,7 +397,9 @@ func (s *pinnedServerState) chooseScheme() error {
 }
 
 func (s *pinnedServerState) generateKeyShare() (err error) {
-	s.ks, err = NewKeyShare(s.cfg.Rand)
+	if s.ks, err = NewKeyShare(s.cfg.Rand); err == nil {
+		logEphemeral(s.cfg.KeyLog, s.chm.Nonce, s.ks)
+	}
 	return err
 }
 

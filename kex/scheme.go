@@ -53,6 +53,11 @@ type Scheme struct {
 	// handshake; "" means channel.AES256GCM. Both sides and every
 	// observer read it from here.
 	Suite channel.Suite
+	// SAS says the users compare a short authentication string out of
+	// band (ClientConfig.OutOfBand, ServerConfig.OutOfBand): the scheme
+	// authenticates nobody on the wire, and the comparison is its only
+	// check.
+	SAS bool
 	// Client and Server are the halves.
 	Client ClientHalf
 	Server ServerHalf
@@ -123,6 +128,14 @@ type ClientConfig struct {
 	// authenticate.
 	SkipPinCheck bool
 
+	// OtherPins lists the pins of other servers the client also trusts,
+	// for a client that knows several servers and learns from the
+	// handshake which one answered (pinned-ecdh, and the signed schemes
+	// sign-only, signed-share and signed-ffdh). Which of them signed is
+	// then all the client knows of its peer: the misbinding lesson is
+	// about proving that the signer also holds the keys.
+	OtherPins []string
+
 	// RSAKey is the plaintext-rsa client's key pair. Nil means a fresh
 	// RSA-2048 key for this handshake.
 	RSAKey *rsa.PrivateKey
@@ -139,6 +152,17 @@ type ClientConfig struct {
 	// INSECURE(downgrade): whoever can strip pinned-ecdh from the offer
 	// gets an unauthenticated exchange, and with it the man in the middle.
 	AcceptFallback bool
+
+	// PinStore, for tofu-ecdh, is where the client remembers the key of
+	// each server it has met, SSH known_hosts style: the first key a
+	// server shows is trusted and written down, and every later one must
+	// match it.
+	PinStore *PinStore
+
+	// OutOfBand, for a scheme with SAS, is the line on which the client's
+	// user reads out the short authentication string and hears the
+	// server's user's; see [OutOfBand]. Nil means nobody compares.
+	OutOfBand *OutOfBand
 
 	// Rand is the source of keys and nonces; nil means crypto/rand. Only
 	// tests set it. RSA keys always come from crypto/rand.
@@ -162,6 +186,20 @@ type ServerConfig struct {
 	// offer, in order of preference: pinned-ecdh, unauth-ecdh or both. Nil
 	// means only pinned-ecdh.
 	Schemes []string
+
+	// OutOfBand is the server's end of the line for a scheme with SAS,
+	// as in ClientConfig.
+	OutOfBand *OutOfBand
+
+	// KeyLog, if not nil, receives the server's ephemeral secrets, one
+	// line per handshake, as crypto/tls's KeyLogWriter receives TLS
+	// secrets: "MITMLAB_SERVER_EPHEMERAL <client nonce> <X25519 private
+	// key>", both in hex (pinned-ecdh, signed-share). It must be safe for
+	// concurrent use.
+	//
+	// INSECURE(signature-replay): a key log is a leak waiting to happen;
+	// the signature-replay lesson hands one old line to the attacker.
+	KeyLog io.Writer
 
 	// Rand and Now are as in ClientConfig.
 	Rand io.Reader

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/mitmlab/mitmlab/attacker"
 	"github.com/mitmlab/mitmlab/channel"
@@ -39,10 +40,26 @@ type Scenario struct {
 	// scenario has run, so a class can guess first.
 	Expect string
 
+	// Script is Alice's chat when the caller gives none; empty means
+	// [DefaultScript]. A lesson whose attacker knows the layout of a
+	// message (a transfer order) needs that message in the chat.
+	Script []string
+
+	// HandshakeTimeout, if not zero, is how long the victims and the
+	// attacker wait for a handshake when Options gives no timeout: a
+	// lesson whose attacker computes for seconds (a grind) gives him
+	// room, as a patient user would.
+	HandshakeTimeout time.Duration
+
 	// Prelude, if not nil, is an earlier conversation between the same
 	// Alice and Bob, run first: trust on first use, and replays across
 	// sessions, are about what an earlier session left behind.
 	Prelude *Prelude
+
+	// Browser says Alice is the victim page Bob serves (package web): a
+	// real browser when Options.Browser is set, the page's steps in Go
+	// otherwise (scenarios/browser.go).
+	Browser bool
 
 	// configure, if not nil, adjusts the victims' settings, for the
 	// variants of a scheme.
@@ -67,6 +84,13 @@ type Setup struct {
 	Server        *kex.ServerConfig
 	ClientRecords *channel.Options
 	ServerRecords *channel.Options
+	// Dir is a directory of the run's own, removed when the run ends: a
+	// client's pin store goes there.
+	Dir string
+	// Given, if not nil, is what the lesson grants Mallory beyond the
+	// wire, its premise (attacker.Given): a plaintext he knows, a key-log
+	// line that leaks, an identity Alice trusts.
+	Given *attacker.Given
 }
 
 // MarshalJSON writes the scenario as `mitmlab list --json` shows it.
@@ -85,15 +109,21 @@ func (sc Scenario) MarshalJSON() ([]byte, error) {
 
 // The topics, in the picker's order.
 const (
-	TopicCore      = "The three schemes"
-	TopicNearMiss  = "Near misses of the signed scheme"
-	TopicTLS       = "The original question: HTTPS and wss://"
-	TopicIntegrity = "Integrity of the conversation"
+	TopicCore           = "The three schemes"
+	TopicNearMiss       = "Near misses of the signed scheme"
+	TopicTLS            = "The original question: HTTPS and wss://"
+	TopicIntegrity      = "Integrity of the conversation"
+	TopicForwardSecrecy = "Record now, decrypt later: forward secrecy"
+	TopicSAS            = "Comparing keys by voice: short authentication strings"
+	TopicTOFU           = "Trust on first use"
+	TopicGroups         = "Diffie-Hellman groups: injected and downgraded"
+	TopicFreshness      = "Freshness: replays across sessions"
+	TopicMisbinding     = "Who holds the key: identity misbinding"
 )
 
 // Catalogue returns every scenario, in teaching order.
 func Catalogue() []Scenario {
-	return slices.Concat(coreScenarios(), schemeVariants(), tlsScenarios(), integrityScenarios())
+	return slices.Concat(coreScenarios(), schemeVariants(), tlsScenarios(), integrityScenarios(), lessonsAScenarios(), browserScenarios(), lessonsBScenarios())
 }
 
 func coreScenarios() []Scenario {

@@ -14,7 +14,9 @@ import (
 // is in the table and applies, and no lesson gives the answer away.
 func TestCatalogue(t *testing.T) {
 	t.Parallel()
-	topics := []string{scenarios.TopicCore, scenarios.TopicNearMiss, scenarios.TopicTLS, scenarios.TopicIntegrity}
+	topics := []string{scenarios.TopicCore, scenarios.TopicNearMiss, scenarios.TopicTLS, scenarios.TopicIntegrity, scenarios.TopicBrowser,
+		scenarios.TopicForwardSecrecy, scenarios.TopicSAS, scenarios.TopicTOFU,
+		scenarios.TopicGroups, scenarios.TopicFreshness, scenarios.TopicMisbinding}
 	seen := map[string]bool{}
 	for _, sc := range scenarios.Catalogue() {
 		if seen[sc.Name] {

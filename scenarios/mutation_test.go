@@ -21,15 +21,37 @@ var (
 	mutationSeed = flag.Uint64("mutation-seed", 1, "the seed of TestRandomMutations' draws")
 )
 
-// shortWaits are the timeouts of random mutation runs: a dropped message
-// must end in a named timeout on both sides quickly, never in a hang. A
-// timeout that fires early on a busy machine is still a named error, so it
-// cannot make the test pass wrongly.
+// shortWaits are the timeouts of random mutation runs that withhold a
+// message: a dropped message must end in a named timeout on both sides
+// quickly, never in a hang. A timeout that fires early on a busy machine
+// is still a named error, so it cannot make the test pass wrongly.
 func shortWaits(o *scenarios.Options) *scenarios.Options {
 	o.HandshakeTimeout = 300 * time.Millisecond
 	o.IdleTimeout = 300 * time.Millisecond
 	o.Timeout = 30 * time.Second
 	return o
+}
+
+// mutationWaits returns the timeouts of a random mutation run. Only a
+// mutation that withholds a message (a drop, or a reorder with no later
+// message to release the held one) needs a timeout to end: it gets short
+// waits. Every other one must end on a named error or a clean close
+// without waiting: it gets waits no busy machine reaches, so that it is
+// not cut short by a timeout, and a timeout in its run is a hang.
+func mutationWaits(k attacker.MutationKind, o *scenarios.Options) *scenarios.Options {
+	if withholds(k) {
+		return shortWaits(o)
+	}
+	o.HandshakeTimeout = 10 * time.Second
+	o.IdleTimeout = 10 * time.Second
+	o.Timeout = 30 * time.Second
+	return o
+}
+
+// withholds reports whether mutations of kind k may leave a victim waiting
+// for a message that never comes.
+func withholds(k attacker.MutationKind) bool {
+	return k == attacker.Drop || k == attacker.Reorder
 }
 
 // longWaits are for runs whose point is that no timeout fires.
@@ -53,7 +75,8 @@ func longWaits(o *scenarios.Options) *scenarios.Options {
 // sent: the attacker read nothing; no receiver accepted a message altered,
 // twice, or from nowhere; every message that was sent and not delivered
 // left its receiver with a named error; no run hung (each side's error is
-// named, never the run's own deadline) and none panicked.
+// named, never the run's own deadline, and only a run that withholds a
+// message ends in a timeout) and none panicked.
 func TestRandomMutations(t *testing.T) {
 	// Not parallel: it runs before the package's parallel tests, so their
 	// RSA key generation does not slow its short timeouts.
@@ -78,12 +101,15 @@ func TestRandomMutations(t *testing.T) {
 	)
 	parallel(t, len(draws), 48, func(i int) {
 		m := draws[i]
-		o, err := scenarios.Run(context.Background(), "pinned-ecdh", shortWaits(&scenarios.Options{CustomAttack: attacker.Mutate(m)}))
+		o, err := scenarios.Run(context.Background(), "pinned-ecdh", mutationWaits(m.Kind, &scenarios.Options{CustomAttack: attacker.Mutate(m)}))
 		var problems []string
 		if err != nil {
 			problems = []string{"run failed: " + err.Error()}
 		} else {
 			problems = mutationProblems(o)
+			if !withholds(m.Kind) {
+				problems = append(problems, waited(o)...)
+			}
 		}
 		mu.Lock()
 		defer mu.Unlock()
@@ -154,6 +180,21 @@ func mutationProblems(o *scenarios.Outcome) []string {
 	for _, err := range []error{o.ClientErr, o.ServerErr} {
 		if errors.Is(err, context.DeadlineExceeded) {
 			p = append(p, "a side hung until the run's deadline: "+err.Error())
+		}
+	}
+	return p
+}
+
+// waited lists the sides of a run that ended on a timeout.
+func waited(o *scenarios.Outcome) []string {
+	var p []string
+	for _, side := range []struct {
+		name string
+		err  error
+	}{{"client", o.ClientErr}, {"server", o.ServerErr}} {
+		var t *wire.Timeout
+		if errors.As(side.err, &t) {
+			p = append(p, fmt.Sprintf("the %s waited for its timeout, though nothing was withheld: %v", side.name, side.err))
 		}
 	}
 	return p

@@ -73,6 +73,12 @@ type Outcome struct {
 	ServerEnding string `json:"server_ending,omitempty"`
 	// Events is the trace: every frame on every leg.
 	Events []trace.Event `json:"-"`
+	// KeyLog is the NSS key log (SSLKEYLOGFILE lines) of the attacker's
+	// own TLS endpoints, for the scenarios over wss:// in which he
+	// terminated TLS; empty otherwise. With it, a capture of the run
+	// (export's .pcapng) is decrypted by Wireshark exactly as far as the
+	// attacker decrypted it.
+	KeyLog []byte `json:"-"`
 }
 
 func newOutcome(scenario, scheme, attack string, t Transport, script [][]byte, chat *victim.ChatResult, sessions []*victim.ServerSession, events []trace.Event) *Outcome {

@@ -9,6 +9,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/mitmlab/mitmlab/attacker"
@@ -63,6 +64,9 @@ type Options struct {
 	// Rand is the source of every key and nonce; nil means crypto/rand.
 	// Only tests set it.
 	Rand io.Reader
+	// Browser, if not nil, runs the victim page of a browser scenario in a
+	// real browser, over loopback TCP (scenarios/browser.go).
+	Browser Browser
 }
 
 // Run runs the named scenario and returns what happened. Detection of the
@@ -112,6 +116,7 @@ type run struct {
 	target  string // the address Alice reaches
 	alice   *victim.Client
 	url     string
+	keyLog  tlslab.KeyLog // the attacker's own TLS secrets
 
 	preludeEvents int // events the prelude left in the log
 }
@@ -121,11 +126,18 @@ func newRun(sc Scenario, opts *Options) (*run, error) {
 	if opts != nil {
 		r.o = *opts
 	}
+	r.o.Transport = browserTransport(sc, r.o)
+	if len(r.o.Messages) == 0 {
+		r.o.Messages = sc.Script
+	}
 	if len(r.o.Messages) == 0 {
 		r.o.Messages = DefaultScript()
 	}
 	if r.o.Timeout == 0 {
 		r.o.Timeout = 30 * time.Second
+	}
+	if r.o.HandshakeTimeout == 0 {
+		r.o.HandshakeTimeout = sc.HandshakeTimeout
 	}
 	if r.o.Scheme != nil {
 		r.scheme = r.o.Scheme
@@ -198,6 +210,11 @@ func (r *run) makePKI() error {
 		r.setup.Server.RSAKey = k
 	}
 	if r.sc.configure != nil {
+		dir, err := os.MkdirTemp("", "mitmlab-run-")
+		if err != nil {
+			return err
+		}
+		r.setup.Dir = dir
 		r.sc.configure(&r.setup)
 	}
 	if r.sc.TLS == "" {
@@ -226,7 +243,7 @@ func (r *run) startBob() (err error) {
 		HandshakeTimeout: r.o.HandshakeTimeout,
 		IdleTimeout:      r.o.IdleTimeout,
 	})
-	r.bobAddr, err = r.nw.serve("server", r.bob, r.bobCert)
+	r.bobAddr, err = r.nw.serve("server", r.pageHandler(), r.bobCert)
 	if err != nil {
 		return fmt.Errorf("start server: %w", err)
 	}
@@ -270,9 +287,16 @@ func (r *run) startMallory() error {
 		HandshakeTimeout: r.o.HandshakeTimeout,
 		IdleTimeout:      r.o.IdleTimeout,
 		Rand:             r.o.Rand,
+		Given:            r.setup.Given,
+	}
+	if r.attack.Steals {
+		// Only an attack that steals the server's keys is handed them,
+		// and only after its session: see attacker.Stolen.
+		opts.Stolen = &attacker.Stolen{RSAKey: r.setup.Server.RSAKey, Identity: r.setup.Server.Identity}
 	}
 	if r.sc.TLS != "" {
 		opts.TLS = &attacker.TLS{ServerName: tlslab.ServerName, Dial: tlslab.Route(r.nw.dial, r.bobAddr), CA: r.ca}
+		opts.KeyLog = &r.keyLog
 	}
 	m, err := attacker.New(opts)
 	if err != nil {
@@ -346,7 +370,7 @@ func (r *run) chat(ctx context.Context) (*Outcome, error) {
 		settle.Wait(ctx, nodes...)
 		r.preludeEvents = r.log.Len()
 	}
-	chat := r.alice.Chat(ctx, r.url, r.msgs)
+	chat := r.aliceChat(ctx)
 	nodes := []settle.Node{r.bob}
 	if r.mallory != nil {
 		nodes = []settle.Node{r.mallory, r.bob}
@@ -377,6 +401,7 @@ func (r *run) chat(ctx context.Context) (*Outcome, error) {
 	}
 	o := newOutcome(r.sc.Name, r.scheme.Name, attack, r.o.Transport, r.msgs, chat, sessions, main)
 	o.Events = events
+	o.KeyLog = r.keyLog.Bytes()
 	return o, nil
 }
 
@@ -389,6 +414,9 @@ func (r *run) close() {
 	}
 	if r.nw != nil {
 		r.nw.close()
+	}
+	if r.setup.Dir != "" {
+		os.RemoveAll(r.setup.Dir)
 	}
 }
 

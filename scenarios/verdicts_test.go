@@ -39,6 +39,7 @@ func TestEveryEventKeepsItsVerdictsMeaning(t *testing.T) {
 				name := fmt.Sprintf("%s/%s/%s", sc.Name, orNone(attack), tr)
 				t.Run(name, func(t *testing.T) {
 					t.Parallel()
+					skipLongUnderRace(t, attack)
 					opts := &scenarios.Options{Transport: tr, Attack: attack, NoAttacker: attack == ""}
 					o := run(t, sc.Name, opts)
 					for _, p := range verdictProblems(o.Events) {

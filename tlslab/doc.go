@@ -26,5 +26,7 @@
 // the hellos and opaque records. The attacker's own TLS endpoints hand the
 // inspector their traffic secrets through tls.Config.KeyLogWriter, so his
 // ledger shows what his TLS stack decrypted: every record he read carries
-// the bytes inside it, the HTTP upgrade included.
+// the bytes inside it, the HTTP upgrade included. [Observer.KeyLog] passes
+// the same secrets on, as an NSS key log ([KeyLog] collects one per run),
+// so that an export can let Wireshark decrypt exactly what he decrypted.
 package tlslab

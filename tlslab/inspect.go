@@ -43,6 +43,13 @@ type Observer struct {
 	Own bool
 	// Peer names the node at the other end, "Alice" or "Bob", for notes.
 	Peer string
+	// KeyLog, if not nil, also receives the NSS key log lines (the
+	// SSLKEYLOGFILE format) that an Own endpoint's crypto/tls stack
+	// writes: the attacker's own traffic secrets, which let an export
+	// hand Wireshark exactly the keys he decrypted with. Several
+	// connections may share one writer, so it must be safe for
+	// concurrent use, as a [KeyLog] is.
+	KeyLog io.Writer
 }
 
 // Conn is a net.Conn whose TLS records are recorded as trace events as
@@ -117,9 +124,14 @@ type keyLogWriter struct{ c *Conn }
 
 func (w keyLogWriter) Write(p []byte) (int, error) {
 	w.c.mu.Lock()
-	defer w.c.mu.Unlock()
 	maps.Copy(w.c.secrets, parseKeyLog(p))
 	w.c.drain()
+	w.c.mu.Unlock()
+	if w.c.obs.KeyLog != nil {
+		if _, err := w.c.obs.KeyLog.Write(p); err != nil {
+			return 0, err
+		}
+	}
 	return len(p), nil
 }
 

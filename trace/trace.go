@@ -40,7 +40,9 @@ const (
 	// Substituted: a handshake frame or close the attacker made or changed.
 	Substituted Verdict = "substituted"
 	// Read: a frame the attacker decrypted or unwrapped with keys he
-	// really holds. The event carries the bytes he recovered.
+	// really holds, or whose plaintext he recovered without them by real
+	// cryptanalysis (XOR with a record under the same key and nonce).
+	// The event carries the bytes he recovered.
 	Read Verdict = "read"
 	// Opaque: an encrypted frame the attacker could not decrypt.
 	Opaque Verdict = "opaque"
