@@ -7,12 +7,11 @@ import (
 	"io"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/mitmlab/mitmlab/attacker"
+	"github.com/mitmlab/mitmlab/export"
 	"github.com/mitmlab/mitmlab/scenarios"
 	"github.com/mitmlab/mitmlab/trace"
-	"github.com/mitmlab/mitmlab/wire"
 )
 
 func runRun(ctx context.Context, e *env, args []string) error {
@@ -24,8 +23,17 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if f.asJSON {
 		out = &jsonPrinter{enc: json.NewEncoder(e.stdout)}
 	}
-	out.header(f.sc, f.noAttacker, f.attack, f.transport)
+	browser, err := browserFor(e.stderr, f.sc)
+	if err != nil {
+		return err
+	}
+	shown := f.transport
+	if browser != nil {
+		shown = scenarios.Loopback // a real browser reaches the nodes over TCP
+	}
+	out.header(f.sc, f.noAttacker, f.attack, shown)
 	o, err := scenarios.Run(ctx, f.sc.Name, &scenarios.Options{
+		Browser:    browser,
 		Messages:   f.messages,
 		NoAttacker: f.noAttacker,
 		Attack:     f.attack,
@@ -35,7 +43,13 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return out.outcome(o)
+	if err := out.outcome(o); err != nil {
+		return err
+	}
+	if err := writeExports(e, f.exports, export.Run{Scenario: f.sc, Outcome: o}); err != nil {
+		return err
+	}
+	return f.expect.check(o)
 }
 
 // runFlags are mitmlab run's flags and its scenario, checked.
@@ -46,6 +60,8 @@ type runFlags struct {
 	attack     string
 	transport  scenarios.Transport
 	messages   stringList
+	exports    stringList   // files to export the run to
+	expect     *expectation // nil: no expectation
 }
 
 func parseRunFlags(e *env, args []string) (*runFlags, error) {
@@ -72,6 +88,19 @@ so a conversation cut short (see 'mitmlab run truncation-refused') is
 noticed. Leg A is Alice–Mallory, leg B is Mallory–Bob. The last line is
 the outcome, taken from what the nodes really did, never from the
 scenario's script. 'mitmlab list' shows the scenarios.
+
+--export FILE also writes the run to FILE, in the format its extension
+names (repeat it for several):
+
+`+exportFormatsHelp()+`
+--expect checks the outcome, for scripts and classes: run exits 1, with a
+one-line explanation, when the outcome is not the one expected, and 0
+otherwise, whatever the outcome (a refusal or a detection is an outcome,
+not a failure):
+
+`+expectationsHelp()+`
+Exit status: 0 the run ran (and met --expect), 1 --expect failed or the
+run could not be carried out, 2 a mistake on the command line.
 `)
 	var f runFlags
 	fs.BoolVar(&f.asJSON, "json", false, "write JSON Lines: one object per frame, then an outcome object (see docs/cli.md)")
@@ -79,6 +108,8 @@ scenario's script. 'mitmlab list' shows the scenarios.
 	fs.StringVar(&f.attack, "attack", "", "replace the scenario's attack, e.g. passive (attacks: "+attackList()+")")
 	transport := fs.String("transport", string(scenarios.Memory), "how the nodes connect: memory (in-process, no ports) or loopback (TCP on 127.0.0.1)")
 	fs.Var(&f.messages, "message", "a chat message for Alice to send; repeat for several (default: a built-in script)")
+	fs.Var(&f.exports, "export", "also write the run to `FILE`, in the format its extension names: "+exportFormatList()+"; repeat for several")
+	expect := fs.String("expect", "", "exit 1 unless the outcome is `OUTCOME`: "+expectationList())
 	pos, err := fs.parse(e.stdout, args)
 	if err != nil {
 		return nil, err
@@ -104,6 +135,14 @@ scenario's script. 'mitmlab list' shows the scenarios.
 	if f.attack != "" && f.noAttacker {
 		return nil, usagef("run: --attack and --no-attacker contradict each other")
 	}
+	if err := checkExports("run", f.exports); err != nil {
+		return nil, err
+	}
+	if *expect != "" {
+		if f.expect, err = lookupExpectation("run", *expect); err != nil {
+			return nil, err
+		}
+	}
 	return &f, nil
 }
 
@@ -123,25 +162,6 @@ type jsonPrinter struct {
 	err error
 }
 
-// outcomeJSON is the last line.
-type outcomeJSON struct {
-	Type              string `json:"type"` // "outcome"
-	Scenario          string `json:"scenario"`
-	Scheme            string `json:"scheme"`
-	Attack            string `json:"attack"`
-	Transport         string `json:"transport"`
-	MessagesTotal     int    `json:"messages_total"`
-	MessagesSent      int    `json:"messages_sent"`
-	MessagesDelivered int    `json:"messages_delivered"`
-	MessagesAltered   int    `json:"messages_altered"`
-	Duplicated        int    `json:"messages_duplicated"`
-	AttackerRead      int    `json:"attacker_read"`
-	Detected          bool   `json:"detected"`
-	DetectedBy        string `json:"detected_by"`
-	Reason            string `json:"reason"`
-	Summary           string `json:"summary"`
-}
-
 func (p *jsonPrinter) header(scenarios.Scenario, bool, string, scenarios.Transport) {}
 
 func (p *jsonPrinter) event(e trace.Event) {
@@ -158,23 +178,7 @@ func (p *jsonPrinter) outcome(o *scenarios.Outcome) error {
 	if p.err != nil {
 		return p.err
 	}
-	return p.enc.Encode(outcomeJSON{
-		Type:              "outcome",
-		Scenario:          o.Scenario,
-		Scheme:            o.Scheme,
-		Attack:            o.Attack,
-		Transport:         string(o.Transport),
-		MessagesTotal:     len(o.Messages),
-		MessagesSent:      o.MessagesSent(),
-		MessagesDelivered: o.MessagesDelivered(),
-		MessagesAltered:   o.MessagesAltered(),
-		Duplicated:        o.Duplicated,
-		AttackerRead:      o.AttackerRead(),
-		Detected:          o.Detected,
-		DetectedBy:        o.DetectedBy,
-		Reason:            o.Reason,
-		Summary:           o.Summary(),
-	})
+	return p.enc.Encode(export.NewOutcomeJSON(o))
 }
 
 // textPrinter writes the human transcript.
@@ -240,21 +244,6 @@ func (p *textPrinter) header(sc scenarios.Scenario, noAttacker bool, attack stri
 	fmt.Fprintf(p.w, "%3s  %-4s  %-17s  %-*s  %5s  %-11s  %s\n", "#", "leg", "from → to", p.typeW, "type", "size", "verdict", "what the attacker got")
 }
 
-// route names the sender and receiver of a frame on its leg.
-func route(e trace.Event) string {
-	from, to := "Alice", "Bob"
-	switch e.Leg {
-	case trace.LegA:
-		to = "Mallory"
-	case trace.LegB:
-		from = "Mallory"
-	}
-	if e.Dir == "s2c" {
-		from, to = to, from
-	}
-	return from + " → " + to
-}
-
 func (p *textPrinter) event(e trace.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -262,56 +251,13 @@ func (p *textPrinter) event(e trace.Event) {
 		fmt.Fprintf(p.w, "%s\n", p.paint(ansiDim, "     … "+e.Note))
 		return
 	}
-	detail := eventDetail(e)
-	size := fmt.Sprint(e.Size)
-	if e.Type == trace.TypeClose {
-		size = "-"
-	}
+	detail, size := export.Detail(e), export.Size(e)
 	badge := fmt.Sprintf("%-11s", strings.ToUpper(string(e.Verdict)))
 	if p.conns {
 		fmt.Fprintf(p.w, "conn %-3d ", e.Conn)
 	}
 	fmt.Fprintf(p.w, "%3d  %-4s  %-17s  %-*s  %5s  %s  %s\n",
-		e.Index, e.Leg, route(e), max(p.typeW, 15), e.Type, size, p.paint(verdictColor(e.Verdict), badge), detail)
-}
-
-// eventDetail is the last column: a chat message the attacker read or
-// forged, quoted; anything else he recovered, the note with a short look at
-// the bytes.
-func eventDetail(e trace.Event) string {
-	switch {
-	case e.Recovered == nil:
-		return e.Note
-	case e.Type == string(wire.TypeData):
-		return fmt.Sprintf("%q", e.Recovered)
-	case len(e.Recovered) == 0:
-		return e.Note
-	}
-	return e.Note + ": " + preview(e.Recovered)
-}
-
-// preview shows the start of b: quoted if it is text, else hex.
-func preview(b []byte) string {
-	const n = 48
-	cut := b[:min(len(b), n)]
-	more := ""
-	if len(b) > n {
-		more = fmt.Sprintf("… (%d bytes)", len(b))
-	}
-	if utf8.Valid(cut) && printableShare(cut) {
-		return fmt.Sprintf("%q%s", cut, more)
-	}
-	return fmt.Sprintf("%x%s", cut, more)
-}
-
-func printableShare(b []byte) bool {
-	n := 0
-	for _, c := range b {
-		if c >= 0x20 && c < 0x7f || c == '\r' || c == '\n' {
-			n++
-		}
-	}
-	return n*10 >= len(b)*9
+		e.Index, e.Leg, export.Route(e), max(p.typeW, 15), e.Type, size, p.paint(verdictColor(e.Verdict), badge), detail)
 }
 
 func (p *textPrinter) outcome(o *scenarios.Outcome) error {
