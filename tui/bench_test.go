@@ -29,7 +29,7 @@ func benchLab(b *testing.B, n, shown, w, h int) *Model {
 	m = next.(*Model)
 	sc, _ := scenarios.Lookup("unauth-ecdh")
 	m.view = runView
-	m.run.reset(1, sc, false, nil)
+	m.run.reset(1, sc, startRunMsg{})
 	m.run.frames = frames
 	m.run.outcome, m.run.finished = o, true
 	for range shown {
@@ -124,7 +124,7 @@ func TestFrameIntakeDoesNotCopyTheModelToTheHeap(t *testing.T) {
 	m := New(Options{Tick: instantTick})
 	next, _ := m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
 	m = next.(*Model)
-	m.run.reset(1, scenarios.Scenario{Name: "unauth-ecdh"}, false, nil)
+	m.run.reset(1, scenarios.Scenario{Name: "unauth-ecdh"}, startRunMsg{})
 	m.run.toEnd = true
 	const n = 200
 	m.run.frames = make([]trace.Event, 0, n+1)

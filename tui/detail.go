@@ -52,8 +52,9 @@ func (d *detail) lines() []string {
 	if d.live && !e.Time.IsZero() {
 		add("at", e.Time.Format("15:04:05.000"))
 	}
-	add("attacker", d.st.badgeWord(e.Verdict)+"  "+d.explanation().String())
-	if e.Note != "" && d.kind != kindClose {
+	x := d.explanation()
+	add("attacker", d.st.badgeWord(e.Verdict)+"  "+x.String())
+	if e.Note != "" && !x.saysNote() {
 		add("", d.st.Dim.Render(printable(e.Note)))
 	}
 	if d.kind == kindTLS && (e.Verdict == trace.Read || e.Verdict == trace.Forged) {

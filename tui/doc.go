@@ -30,5 +30,15 @@
 // knows a scheme by name: a handshake message's fields come from the
 // scheme's codec.
 //
+// # Playing Mallory
+//
+// With intercept on (i), the run's attack is wrapped in
+// [attacker.Intercept]: every record Mallory receives is held until the
+// person says what becomes of it, and the answer goes back to the run's
+// goroutine on a channel of its own (intercept.go). After each run a
+// lesson card (cards.go) gives the takeaway, the fix and the scenario's
+// page; attached to a live attacker, t tallies the classroom per student
+// (tally.go); x exports the run (package export).
+//
 // [Run] opens the lab on a terminal; docs/tui.md shows every view and key.
 package tui

@@ -58,6 +58,20 @@ func (x explanation) String() string {
 	return st.Dim.Render(printable(e.Note))
 }
 
+// saysNote reports whether the sentence already carries the frame's note,
+// so the pane does not print it twice.
+func (x explanation) saysNote() bool {
+	switch x.e.Verdict {
+	case trace.Blocked:
+		return true
+	case trace.Substituted, trace.Public:
+		return x.kind == kindClose
+	case trace.Read, trace.Opaque, trace.Forged, trace.Tampered, trace.Replayed, trace.Dropped, trace.Intercepted:
+		return false
+	}
+	return true // an unknown verdict: the sentence is the note
+}
+
 func (x explanation) public() string {
 	e := x.e
 	switch {

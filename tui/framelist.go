@@ -85,16 +85,41 @@ func (m runModel) clear() (runModel, tea.Cmd) {
 	return m, nil
 }
 
-func (m runModel) up() (runModel, tea.Cmd)       { return m.moved(-1) }
-func (m runModel) down() (runModel, tea.Cmd)     { return m.moved(1) }
-func (m runModel) pageUp() (runModel, tea.Cmd)   { return m.moved(-m.page()) }
-func (m runModel) pageDown() (runModel, tea.Cmd) { return m.moved(m.page()) }
-func (m runModel) first() (runModel, tea.Cmd)    { return m.moved(-len(m.visible)) }
-func (m runModel) last() (runModel, tea.Cmd)     { return m.moved(len(m.visible)) }
+// Up, down and the page keys move the selection; in the full-height
+// detail (d) they scroll it instead, and ← → step through the frames in
+// either layout.
+func (m runModel) up() (runModel, tea.Cmd)        { return m.movedOrScrolled(-1, -1) }
+func (m runModel) down() (runModel, tea.Cmd)      { return m.movedOrScrolled(1, 1) }
+func (m runModel) pageUp() (runModel, tea.Cmd)    { return m.movedOrScrolled(-m.page(), -m.detailPage()) }
+func (m runModel) pageDown() (runModel, tea.Cmd)  { return m.movedOrScrolled(m.page(), m.detailPage()) }
+func (m runModel) first() (runModel, tea.Cmd)     { return m.moved(-len(m.visible)) }
+func (m runModel) last() (runModel, tea.Cmd)      { return m.moved(len(m.visible)) }
+func (m runModel) prevFrame() (runModel, tea.Cmd) { return m.moved(-1) }
+func (m runModel) nextFrame() (runModel, tea.Cmd) { return m.moved(1) }
 
 func (m runModel) moved(n int) (runModel, tea.Cmd) {
 	m.move(n)
 	return m, nil
+}
+
+// movedOrScrolled moves the selection rows rows, or, when the detail has
+// the whole screen and shows a frame, scrolls it lines lines.
+func (m runModel) movedOrScrolled(rows, lines int) (runModel, tea.Cmd) {
+	if m.zoom && !m.card && m.held == nil {
+		m.scrollDetail(lines)
+		return m, nil
+	}
+	return m.moved(rows)
+}
+
+// detailPage is how far a page key scrolls the full-height detail: its
+// height less the line that says where it is, less one to keep context.
+func (m *runModel) detailPage() int { return max(m.detailRows()-2, 1) }
+
+// scrollDetail scrolls the full-height detail n lines, within its length.
+func (m *runModel) scrollDetail(n int) {
+	page := m.detailRows() - 1
+	m.detailOff = min(max(m.detailOff+n, 0), max(len(m.detailLines())-page, 0))
 }
 
 // page is how far a page key moves: the rows on screen, less one to keep
@@ -111,8 +136,10 @@ func (m *runModel) wheel(b tea.MouseButton) {
 	}
 }
 
-// move moves the selection n rows, and the list with it.
+// move moves the selection n rows, and the list with it. The lesson card
+// gives way to the frames.
 func (m *runModel) move(n int) {
+	m.card = false
 	if len(m.visible) == 0 {
 		return
 	}
@@ -123,8 +150,17 @@ func (m *runModel) move(n int) {
 // toggleZoom gives the detail pane the whole screen, or shares it again.
 func (m runModel) toggleZoom() (runModel, tea.Cmd) {
 	m.zoom = !m.zoom
+	m.detailOff = 0
 	m.scrollToCursor()
 	return m, nil
+}
+
+// selected is the position in frames of the selected row, or -1.
+func (m *runModel) selected() int {
+	if m.cursor < len(m.visible) {
+		return m.visible[m.cursor]
+	}
+	return -1
 }
 
 func (m *runModel) scrollToCursor() {

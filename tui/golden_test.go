@@ -13,7 +13,9 @@ import (
 	"sync"
 	"testing"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/exp/teatest/v2"
+	"github.com/coder/websocket"
 
 	"github.com/mitmlab/mitmlab/kex"
 	"github.com/mitmlab/mitmlab/scenarios"
@@ -281,3 +283,90 @@ func maskHex(lines []string, from, to int) []string {
 	}
 	return lines
 }
+
+// TestGoldenTooSmall is 60×20, below the lab's minimum: the message, not
+// a clipped screen.
+func TestGoldenTooSmall(t *testing.T) {
+	t.Parallel()
+	l := newLab(t, Options{}, 60, 20)
+	l.keys(press("?"))
+	_, s := l.final(t)
+	teatest.RequireEqualOutput(t, []byte(s))
+}
+
+// TestGoldenHelpLegend is the help's second page at 80×24: the legend of
+// the badges and the legs.
+func TestGoldenHelpLegend(t *testing.T) {
+	t.Parallel()
+	l := newLab(t, Options{}, 80, 24)
+	l.keys(press("?"), tea.KeyPressMsg{Code: tea.KeyPgDown})
+	_, s := l.final(t)
+	if !strings.Contains(s, "Badges") {
+		t.Errorf("the second page has no legend:\n%s", s)
+	}
+	teatest.RequireEqualOutput(t, []byte(s))
+}
+
+// TestGoldenAttached is the view of a live attacker process at 80×24, a
+// classroom on it: the connection column, then the tally (t).
+func TestGoldenAttached(t *testing.T) {
+	t.Parallel()
+	ended := &StreamEnded{Err: websocket.CloseError{Code: websocket.StatusGoingAway, Reason: "attacker shutting down"}}
+	for _, tc := range []struct {
+		name string
+		keys []tea.KeyPressMsg
+	}{
+		{"frames", nil},
+		{"tally", []tea.KeyPressMsg{press("t")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			sc := AttachedScenario("ws://127.0.0.1:9443/events")
+			l := newLab(t, Options{Scenario: sc.Name, Catalogue: []scenarios.Scenario{sc}, Runner: classroom(ended), Live: true}, 80, 24)
+			l.waitFor(t, "the stream to end", runDone(1))
+			l.keys(tc.keys...)
+			_, s := l.final(t)
+			if !strings.Contains(s, "the attacker shut down") {
+				t.Errorf("the view does not say the attacker shut down:\n%s", s)
+			}
+			teatest.RequireEqualOutput(t, []byte(s))
+		})
+	}
+}
+
+// TestGoldenHeld is a record Mallory holds for the learner at 80×24: with
+// the keys (unauth-ecdh: its plaintext, and e to edit it), and without
+// them (pinned-ecdh under the passive relay: its ciphertext, and f to
+// flip a bit).
+func TestGoldenHeld(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, scenario string
+		keys           []tea.KeyPressMsg
+		want           string
+	}{
+		{"with the keys", "unauth-ecdh", nil, `plaintext "hi Bob, it's Alice"`},
+		{"without the keys", "pinned-ecdh", []tea.KeyPressMsg{press("A")}, "f flip a bit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			l := newLab(t, Options{Scenario: tc.scenario, Runner: seeded}, 80, 24)
+			l.waitFor(t, "the first run", runDone(1))
+			l.keys(tc.keys...)
+			l.waitFor(t, "the run to settle", func(m *Model) bool { return m.run.run == 1+len(tc.keys) })
+			l.keys(press("i"))
+			l.waitFor(t, "Alice's first record held", holding(wire.ClientToServer, 0))
+			_, s := l.final(t)
+			if !strings.Contains(s, tc.want) {
+				t.Errorf("the held record lacks %q:\n%s", tc.want, s)
+			}
+			// pinned-ecdh's transcript holds Bob's certificate, whose
+			// validity starts now: the keys, and so the ciphertext, differ
+			// on every run.
+			s = heldCTRE.ReplaceAllString(s, "${1}xxxxxxxxxxxx")
+			teatest.RequireEqualOutput(t, []byte(s))
+		})
+	}
+}
+
+var heldCTRE = regexp.MustCompile(`(?m)^(ct {8})[0-9a-f]{12}`)

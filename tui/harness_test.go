@@ -42,7 +42,11 @@ func newLab(t *testing.T, o Options, w, h int, opts ...tea.ProgramOption) *lab {
 		teatest.WithProgramOptions(append(opts, tea.WithFilter(filter))...))
 	t.Cleanup(func() {
 		_ = l.tm.Quit()
-		l.tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+		// teatest's Quit does not reach the model, as q would: stop the
+		// run in flight, which may be waiting for a held record's answer.
+		if m, ok := l.tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*Model); ok {
+			m.Close()
+		}
 	})
 	return l
 }

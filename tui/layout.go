@@ -1,5 +1,12 @@
 package tui
 
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
 // The run view's layout, top to bottom: title, status, lane header, rows,
 // detail pane, summary bar (one line, two if it must wrap), help bar (or
 // the text input while typing).
@@ -12,10 +19,8 @@ func (m *runModel) bodyRows() int { return max(m.Height-fixedLines-max(m.summary
 // Doing it once per Update, not once per row revealed, keeps a fast
 // stream of frames cheap.
 func (m *runModel) relayout() {
-	k := summaryKey{m.finished, m.atEnd(), m.err != nil, len(m.frames) - m.revealed, m.Width}
-	if !m.finished {
-		k.toGo = 0 // the text does not count frames while the run goes on
-	}
+	text, _, limit := m.summaryText()
+	k := summaryKey{text, limit, m.Width}
 	if k == m.summaryFor && m.summaryHeight > 0 {
 		return
 	}
@@ -26,10 +31,10 @@ func (m *runModel) relayout() {
 	}
 }
 
-// summaryKey is what the summary bar's text depends on.
+// summaryKey is what the summary bar's height depends on.
 type summaryKey struct {
-	finished, atEnd, failed bool
-	toGo, width             int
+	text         string
+	limit, width int
 }
 
 // listRows is how many rows of frames the screen has room for.
@@ -63,4 +68,34 @@ func laneGap(width int) int {
 		return min(19+(width-100)/6, 28)
 	}
 	return min(max((width-20)/3, 8), 19)
+}
+
+// The smallest terminal the lab draws on. Below it, every view would be
+// cut, so the lab says what it needs instead.
+const (
+	MinWidth  = 64
+	MinHeight = 20
+)
+
+// tooSmall is the screen of a terminal below MinWidth×MinHeight: what the
+// lab needs and what it has, centred, every line within the terminal.
+func tooSmall(st *Styles, w, h int) string {
+	msg := []string{
+		st.Error.Render(fmt.Sprintf("terminal too small: need %d×%d", MinWidth, MinHeight)),
+		st.Dim.Render(fmt.Sprintf("this one is %d×%d; make it larger, or press q", w, h)),
+	}
+	lines := make([]string, h)
+	top := max((h-len(msg))/2, 0)
+	for i, l := range msg {
+		if top+i >= h {
+			break
+		}
+		l = ansi.Wrap(l, w, " ")
+		l, _, _ = strings.Cut(l, "\n")
+		if pad := (w - ansi.StringWidth(l)) / 2; pad > 0 {
+			l = strings.Repeat(" ", pad) + l
+		}
+		lines[top+i] = ansi.Truncate(l, w, "")
+	}
+	return strings.Join(lines, "\n")
 }

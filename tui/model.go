@@ -7,6 +7,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/mitmlab/mitmlab/attacker"
 	"github.com/mitmlab/mitmlab/scenarios"
 )
 
@@ -41,7 +42,15 @@ type Options struct {
 	// Tick paces playback; nil means tea.Tick. Tests pass one that fires
 	// at once.
 	Tick func(d time.Duration, fn func(time.Time) tea.Msg) tea.Cmd
-	// Styles and KeyMap; zero values mean DefaultStyles and DefaultKeyMap.
+	// Theme is the palette: ThemeDark, ThemeLight, or ThemeAuto (the
+	// zero value), which asks the terminal for its background colour and
+	// starts dark until it answers. Styles, if set, overrides it.
+	Theme Theme
+	// ExportDir is where x writes the run; empty means the current
+	// directory.
+	ExportDir string
+	// Styles and KeyMap; zero values mean the Theme's styles and
+	// DefaultKeyMap.
 	Styles *Styles
 	KeyMap *KeyMap
 }
@@ -71,7 +80,7 @@ type Model struct {
 
 // New returns the lab.
 func New(o Options) *Model {
-	st, km := DefaultStyles(), DefaultKeyMap()
+	st, km := ThemeStyles(o.Theme), DefaultKeyMap()
 	c := Common{Styles: &st, KeyMap: &km}
 	if o.Styles != nil {
 		c.Styles = o.Styles
@@ -90,18 +99,25 @@ func New(o Options) *Model {
 	}
 	m := &Model{Common: c, opts: o, picker: newPickerModel(c, o.Catalogue), run: newRunModel(c, o.Catalogue, o.Tick), help: helpModel{Common: c}}
 	m.picker.noAttacker = o.NoAttacker
+	m.picker.live = o.Live
 	m.run.live = o.Live
+	m.run.exportDir = o.ExportDir
 	m.picker.selectName(o.Scenario)
 	return m
 }
 
-// Init opens the scenario named in Options, if any.
+// Init opens the scenario named in Options, if any, and asks the terminal
+// for its background colour when the theme is to follow it.
 func (m *Model) Init() tea.Cmd {
-	if m.opts.Scenario == "" {
-		return nil
+	var cmds []tea.Cmd
+	if m.opts.Theme == ThemeAuto && m.opts.Styles == nil {
+		cmds = append(cmds, tea.RequestBackgroundColor)
 	}
-	start := startRunMsg{name: m.opts.Scenario, noAttacker: m.opts.NoAttacker}
-	return func() tea.Msg { return start }
+	if m.opts.Scenario != "" {
+		start := startRunMsg{name: m.opts.Scenario, noAttacker: m.opts.NoAttacker}
+		cmds = append(cmds, func() tea.Msg { return start })
+	}
+	return tea.Batch(cmds...)
 }
 
 // Close stops the run in flight, if any, and waits for it.
@@ -116,8 +132,26 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.help.SetSize(msg.Width, msg.Height)
 		return m, nil
 
+	case tea.BackgroundColorMsg:
+		if m.opts.Theme == ThemeAuto && m.opts.Styles == nil {
+			theme := ThemeDark
+			if !msg.IsDark() {
+				theme = ThemeLight
+			}
+			m.setStyles(ThemeStyles(theme))
+		}
+		return m, nil
+
 	case startRunMsg:
 		return m.start(msg)
+
+	case holdMsg:
+		if m.live == nil || msg.run != m.live.id {
+			msg.reply <- attacker.Forward() // a stopped run's: let it go
+			return m, nil
+		}
+		m.run, _ = m.run.Update(msg)
+		return m, m.live.next()
 
 	case frameMsg:
 		if m.live == nil || msg.run != m.live.id {
@@ -136,7 +170,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 
 	case tea.KeyPressMsg:
-		typing := m.view == runView && m.run.typing
+		typing := m.view == runView && m.run.typing()
 		switch {
 		case key.Matches(msg, m.KeyMap.Quit) && (!typing || msg.String() == "ctrl+c"):
 			m.live.stop()
@@ -145,9 +179,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			if key.Matches(msg, m.KeyMap.Help, m.KeyMap.Back) {
 				m.showHelp = false
 			}
+			m.help.key(msg)
 			return m, nil
 		case !typing && key.Matches(msg, m.KeyMap.Help):
 			m.showHelp = true
+			m.help.offset = 0
 			return m, nil
 		}
 	}
@@ -170,6 +206,9 @@ func (m *Model) act(cmd tea.Cmd) (tea.Model, tea.Cmd) {
 		req = m.picker.req
 	}
 	m.run.req, m.picker.req = request{}, request{}
+	if req.release {
+		m.live.release()
+	}
 	switch {
 	case req.start != nil:
 		next, start := m.start(*req.start)
@@ -192,18 +231,40 @@ func (m *Model) start(msg startRunMsg) (tea.Model, tea.Cmd) {
 	}
 	sc := m.opts.Catalogue[i]
 	m.live.stop()
+	var inner *attacker.Attack
+	if msg.intercept && !msg.noAttacker && !m.opts.Live {
+		name := sc.Attack
+		if msg.attack != "" {
+			name = msg.attack
+		}
+		a, err := attacker.Lookup(name)
+		if err != nil {
+			msg.intercept = false
+		}
+		inner = a
+	}
+	msg.intercept = inner != nil
 	m.runs++
-	m.run.reset(m.runs, sc, msg.noAttacker, msg.messages)
-	m.run.toEnd = m.run.live
+	m.run.reset(m.runs, sc, msg)
 	m.view = runView
 	m.showHelp = false
 	var cmd tea.Cmd
 	m.live, cmd = startRun(m.runs, m.opts.Runner, sc.Name, scenarios.Options{
 		Messages:   msg.messages,
 		NoAttacker: msg.noAttacker,
+		Attack:     msg.attack,
 		Transport:  m.opts.Transport,
-	})
+	}, inner)
 	return m, cmd
+}
+
+// setStyles replaces the palette everywhere: the views share the styles,
+// and the widgets keep copies of their own.
+func (m *Model) setStyles(st Styles) {
+	*m.Styles = st
+	m.run.help.Styles = st.Help
+	m.run.input.SetStyles(st.Input)
+	m.picker.help.Styles = st.Help
 }
 
 // noteRan lets the picker show a scenario's expected outcome once it has
@@ -219,6 +280,8 @@ func (m *Model) View() tea.View {
 	switch {
 	case m.Width == 0 || m.Height == 0:
 		s = ""
+	case m.Width < MinWidth || m.Height < MinHeight:
+		s = tooSmall(m.Styles, m.Width, m.Height)
 	case m.showHelp:
 		s = m.help.View()
 	case m.view == runView:

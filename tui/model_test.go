@@ -324,7 +324,7 @@ func TestDetailSaysPendingUntilTheOutcome(t *testing.T) {
 	m := New(Options{Runner: replay(t)})
 	m = pump(t, m, tea.WindowSizeMsg{Width: 100, Height: 40})
 	m.view = runView
-	m.run.reset(7, scenarios.Scenario{Name: "unauth-ecdh"}, false, nil)
+	m.run.reset(7, scenarios.Scenario{Name: "unauth-ecdh"}, startRunMsg{})
 	for _, e := range events[:5] {
 		m.run, _ = m.run.Update(frameMsg{run: 7, event: e})
 	}
@@ -333,6 +333,7 @@ func TestDetailSaysPendingUntilTheOutcome(t *testing.T) {
 		t.Fatalf("before the outcome:\n%s", s)
 	}
 	m.run, _ = m.run.Update(runDoneMsg{run: 7, outcome: o})
+	m.run, _ = m.run.Update(press("L")) // the lesson card gives way to the frame
 	if s := screen(m); !strings.Contains(s, `receiver  Bob accepted "my card PIN is 4921", just what Alice sent`) {
 		t.Fatalf("after the outcome:\n%s", s)
 	}
@@ -385,7 +386,7 @@ func TestTypedMessageCrosses(t *testing.T) {
 		msgs = append(msgs, k)
 	}
 	m = pump(t, m, msgs...)
-	if !m.run.typing || !strings.Contains(screen(m), "Alice says: "+secret) {
+	if !m.run.typing() || !strings.Contains(screen(m), "Alice says: "+secret) {
 		t.Fatalf("typing:\n%s", screen(m))
 	}
 	m = pump(t, m, keys("enter")...)
@@ -408,8 +409,8 @@ func TestTypedMessageCrosses(t *testing.T) {
 	// q types while typing; esc stops typing without a run.
 	runs := m.runs
 	m = pump(t, m, keys("m", "q", "esc")...)
-	if m.runs != runs || m.run.typing {
-		t.Errorf("esc should cancel: runs %d→%d typing=%v", runs, m.runs, m.run.typing)
+	if m.runs != runs || m.run.typing() {
+		t.Errorf("esc should cancel: runs %d→%d typing=%v", runs, m.runs, m.run.typing())
 	}
 }
 
@@ -529,7 +530,17 @@ func TestHelpScreenListsEveryKey(t *testing.T) {
 	t.Parallel()
 	m := open(t, Options{}, 80, 24)
 	m = pump(t, m, keys("?")...)
-	s := screen(m)
+	s := helpPages(t, m)
+	for _, v := range trace.Verdicts() {
+		if !strings.Contains(s, badgeText(v)+"  "+verdictMeaning(v)[:20]) {
+			t.Errorf("the help's legend lacks %s", v)
+		}
+	}
+	for _, l := range legs() {
+		if !strings.Contains(s, l.leg) {
+			t.Errorf("the help's legend lacks %s", l.leg)
+		}
+	}
 	for _, g := range m.KeyMap.Groups() {
 		for _, b := range g.Bindings {
 			if !strings.Contains(s, b.Help().Desc) {
@@ -541,6 +552,23 @@ func TestHelpScreenListsEveryKey(t *testing.T) {
 	if m.showHelp {
 		t.Error("esc did not close the help")
 	}
+}
+
+// helpPages pages through the help screen with pgdown and returns every
+// page's text.
+func helpPages(t *testing.T, m *Model) string {
+	t.Helper()
+	var pages []string
+	for range 20 {
+		s := screen(m)
+		if len(pages) > 0 && pages[len(pages)-1] == s {
+			return strings.Join(pages, "\n")
+		}
+		pages = append(pages, s)
+		m = pump(t, m, tea.KeyPressMsg{Code: tea.KeyPgDown})
+	}
+	t.Fatal("the help never reaches its end")
+	return ""
 }
 
 // TestSizes checks every view at 80×24 and smaller: exactly the
@@ -574,7 +602,7 @@ func TestQuitStopsTheRun(t *testing.T) {
 		ended <- ctx.Err()
 		return nil, ctx.Err()
 	}
-	m := New(Options{Scenario: "unauth-ecdh", Runner: hang})
+	m := New(Options{Scenario: "unauth-ecdh", Runner: hang, Theme: ThemeDark})
 	next, _ := m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
 	next, cmd := next.Update(m.Init()())
 	batch := cmd().(tea.BatchMsg)
@@ -604,7 +632,7 @@ func TestQuitStopsTheRun(t *testing.T) {
 
 func TestStopBeforeTheRunStarted(t *testing.T) {
 	t.Parallel()
-	m := New(Options{Scenario: "unauth-ecdh", Runner: replay(t)})
+	m := New(Options{Scenario: "unauth-ecdh", Runner: replay(t), Theme: ThemeDark})
 	next, cmd := m.Update(m.Init()())
 	if cmd == nil {
 		t.Fatal("no command")
@@ -769,8 +797,8 @@ func TestLiveViewKeepsItsHandsOff(t *testing.T) {
 	m := open(t, Options{Scenario: sc.Name, Catalogue: []scenarios.Scenario{sc}, Runner: live, Live: true}, 100, 30)
 	runs := m.runs
 	m = pump(t, m, keys("a", "m", "n", "N")...)
-	if m.run.noAttacker || m.run.typing || m.runs != runs {
-		t.Errorf("after a, m, n, N: noAttacker=%v typing=%v runs=%d (was %d); want nothing changed", m.run.noAttacker, m.run.typing, m.runs, runs)
+	if m.run.noAttacker || m.run.typing() || m.runs != runs {
+		t.Errorf("after a, m, n, N: noAttacker=%v typing=%v runs=%d (was %d); want nothing changed", m.run.noAttacker, m.run.typing(), m.runs, runs)
 	}
 	s := screen(m)
 	if !strings.Contains(s, `READ`) || !strings.Contains(s, "my card PIN is 4921") {

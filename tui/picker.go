@@ -25,6 +25,7 @@ type pickerModel struct {
 	pane       int             // the lesson pane's height, set by SetSize
 	ran        map[string]bool // scenarios run to the end this session
 	noAttacker bool            // what Enter runs with
+	live       bool            // the items are live attacker processes: no outcome to guess
 	req        request         // for the lab to act on
 	help       help.Model
 }
@@ -161,7 +162,10 @@ func (m *pickerModel) paneText(i int, ran bool) []string {
 	for _, l := range strings.Split(s.Lesson, "\n") {
 		out = append(out, wrap(l, st.Lesson.Render)...)
 	}
-	if ran {
+	switch {
+	case m.live:
+		return append(out, wrap("enter watches it again, from its last frames", st.Hidden.Render)...)
+	case ran:
 		return append(out, wrap("outcome: "+s.Expect, st.Expect.Render)...)
 	}
 	return append(out, wrap("outcome: hidden until you run it. What do you expect?", st.Hidden.Render)...)

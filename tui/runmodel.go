@@ -34,6 +34,9 @@ type runModel struct {
 	codec      *wire.Codec // the messages the run's frames can be
 	noAttacker bool
 	messages   []string // Alice's typed script, or nil for the default
+	attack     string   // the attack chosen with A, or "" for the scenario's own
+	intercept  bool     // Mallory holds each record for the person (i)
+	byHand     bool     // this run started with intercept on
 
 	frames   []trace.Event
 	revealed int  // frames[:revealed] are shown
@@ -42,7 +45,21 @@ type runModel struct {
 	live     bool // a live attacker process: no verdict, nothing to re-run differently
 	outcome  *scenarios.Outcome
 	err      error
-	finished bool // the run has ended, with an outcome or an error
+	finished bool   // the run has ended, with an outcome or an error
+	progress string // the latest progress report of a long attack
+
+	held     *holdMsg // the record Mallory holds for the person, or nil
+	heldNote string   // what the person did with the last one
+	notice   string   // a line for the person: what x wrote, why a key did nothing
+
+	card      bool // the lesson card fills the detail pane
+	cardShown bool // it has been shown once this run
+	tally     bool // the tally per student fills the screen (attached)
+
+	detailOff int // the first line of the full-height detail on screen
+	detailAt  int // the frame detailOff was scrolled for
+
+	connW int // the width of the connection column, 0 for none (see rows.go)
 
 	playing bool
 	speed   int
@@ -63,11 +80,12 @@ type runModel struct {
 
 	catalogue []scenarios.Scenario // what n and N step through
 
-	keys   []runKey // the key table, from KeyMap
-	typing bool
-	input  textinput.Model
-	help   help.Model
-	ticker func(time.Duration, func(time.Time) tea.Msg) tea.Cmd
+	keys      []runKey // the key table, from KeyMap
+	prompt    prompt   // what the text input is for, if anything
+	exportDir string   // where x writes
+	input     textinput.Model
+	help      help.Model
+	ticker    func(time.Duration, func(time.Time) tea.Msg) tea.Cmd
 }
 
 // codecFor returns a codec for the frames of sc's runs: its scheme's
@@ -104,13 +122,16 @@ func newRunModel(c Common, catalogue []scenarios.Scenario, ticker func(time.Dura
 
 // reset prepares the view for a new run, keeping speed, filters and the
 // detail layout, which belong to the person, not the run.
-func (m *runModel) reset(run int, sc scenarios.Scenario, noAttacker bool, messages []string) {
+func (m *runModel) reset(run int, sc scenarios.Scenario, start startRunMsg) {
 	*m = runModel{
-		Common: m.Common, run: run, sc: sc, noAttacker: noAttacker, messages: messages,
+		Common: m.Common, run: run, sc: sc, noAttacker: start.noAttacker, messages: start.messages,
+		attack: start.attack, intercept: start.intercept, byHand: start.intercept,
 		speed: m.speed, leg: m.leg, verdict: m.verdict, zoom: m.zoom,
 		input: m.input, help: m.help, ticker: m.ticker, catalogue: m.catalogue,
-		keys: m.keys, live: m.live, codec: codecFor(sc),
+		keys: m.keys, live: m.live, codec: codecFor(sc), exportDir: m.exportDir,
+		detailAt: -1,
 	}
+	m.toEnd = m.live || m.intercept
 	m.relayout()
 }
 
@@ -118,7 +139,7 @@ func (m *runModel) reset(run int, sc scenarios.Scenario, noAttacker bool, messag
 func (m *runModel) SetSize(w, h int) {
 	m.Width, m.Height = w, h
 	m.help.SetWidth(w)
-	m.input.SetWidth(max(w-len(m.input.Prompt)-1, 10))
+	m.setPrompt(m.input.Prompt)
 	m.summaryHeight = 0 // recompute
 	m.relayout()
 	m.scrollToCursor()
@@ -128,12 +149,30 @@ func (m *runModel) SetSize(w, h int) {
 func (m *runModel) atEnd() bool { return m.finished && m.revealed == len(m.frames) }
 
 // ShortHelp and FullHelp make the view a help.KeyMap.
-func (m runModel) ShortHelp() []key.Binding { return runHelp{m.KeyMap, m.typing, m.live}.ShortHelp() }
+func (m runModel) ShortHelp() []key.Binding {
+	if m.held != nil && m.prompt == promptNone {
+		return m.heldHelp()
+	}
+	return m.helpKeys().ShortHelp()
+}
 
-func (m runModel) FullHelp() [][]key.Binding { return runHelp{m.KeyMap, m.typing, m.live}.FullHelp() }
+func (m runModel) FullHelp() [][]key.Binding { return m.helpKeys().FullHelp() }
+
+func (m *runModel) helpKeys() runHelp {
+	return runHelp{k: m.KeyMap, typing: m.prompt != promptNone, live: m.live}
+}
+
+// typing reports whether keys are text for the input.
+func (m *runModel) typing() bool { return m.prompt != promptNone }
 
 func (m runModel) Update(msg tea.Msg) (runModel, tea.Cmd) {
 	m, cmd := m.update(msg)
+	if sel := m.selected(); sel != m.detailAt {
+		m.detailAt, m.detailOff = sel, 0 // another frame: its detail from the top
+	}
+	if m.atEnd() && m.outcome != nil && m.err == nil && !m.live && !m.cardShown {
+		m.card, m.cardShown = true, true // the run is over: its lesson
+	}
 	m.relayout()
 	return m, cmd
 }
@@ -145,8 +184,14 @@ func (m runModel) update(msg tea.Msg) (runModel, tea.Cmd) {
 	case frameMsg:
 		m.receive(msg.event)
 		return m, nil
+	case holdMsg:
+		m.hold(msg)
+		return m, nil
 	case runDoneMsg:
 		m.done(msg.outcome, msg.err)
+		return m, nil
+	case exportedMsg:
+		m.notice = msg.String()
 		return m, nil
 	case tickMsg:
 		return m, m.onTick(msg)
@@ -154,12 +199,18 @@ func (m runModel) update(msg tea.Msg) (runModel, tea.Cmd) {
 		m.wheel(msg.Button)
 		return m, nil
 	case tea.KeyPressMsg:
-		if m.typing {
+		m.notice = ""
+		if m.typing() {
 			return m.typingKey(msg)
+		}
+		if m.held != nil {
+			if next, cmd, ok := m.heldKey(msg); ok {
+				return next, cmd
+			}
 		}
 		return m.key(msg)
 	}
-	if m.typing {
+	if m.typing() {
 		var cmd tea.Cmd
 		m.input, cmd = m.input.Update(msg)
 		return m, cmd
@@ -167,8 +218,14 @@ func (m runModel) update(msg tea.Msg) (runModel, tea.Cmd) {
 	return m, nil
 }
 
-// receive buffers one frame of the run.
+// receive buffers one frame of the run. A progress report of a long
+// attack is not a frame: it shows on its own line.
 func (m *runModel) receive(e trace.Event) {
+	if e.Type == trace.TypeProgress {
+		m.progress = printable(e.Note)
+		return
+	}
+	m.noteConn(&e)
 	m.frames = append(m.frames, e)
 	if m.toEnd {
 		m.revealAll()
@@ -178,6 +235,7 @@ func (m *runModel) receive(e trace.Event) {
 // done records the run's end.
 func (m *runModel) done(o *scenarios.Outcome, err error) {
 	m.outcome, m.err, m.finished = o, err, true
+	m.held = nil // the run is over: nobody waits for an answer
 	if m.toEnd {
 		m.revealAll()
 	}

@@ -6,6 +6,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/mitmlab/mitmlab/attacker"
 	"github.com/mitmlab/mitmlab/scenarios"
 	"github.com/mitmlab/mitmlab/trace"
 )
@@ -27,9 +28,11 @@ type runDoneMsg struct {
 	err     error
 }
 
-// streamItem is one item on a run's channel: an event, or, last, the end.
+// streamItem is one item on a run's channel: an event, a record Mallory
+// holds for the person at the intercept, or, last, the end.
 type streamItem struct {
 	event trace.Event
+	hold  *holdMsg
 	done  *runDoneMsg
 }
 
@@ -44,9 +47,13 @@ const streamBuffer = 1024
 type liveRun struct {
 	id     int
 	items  chan streamItem
+	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the run's goroutine has returned
 	state  atomic.Int32  // runPending, runStarted or runAbandoned
+	// released says the person turned intercept off during the run:
+	// Mallory holds nothing more.
+	released atomic.Bool
 }
 
 // The states of a liveRun: its Cmd may never run (the program can end
@@ -60,9 +67,19 @@ const (
 // startRun returns a run and the Cmd that starts it and reads its first
 // item. The run reports into items; run owns the channel and closes it
 // when it returns, which ends the reading Cmd too.
-func startRun(id int, run Runner, name string, opts scenarios.Options) (*liveRun, tea.Cmd) {
+//
+// With intercept not nil, Mallory runs that attack with a person's hand
+// on every record ([attacker.Intercept]): each held record comes down
+// items as a hold, after the events before it, and the run waits for the
+// answer. The run's timeouts are then a person's, not a machine's.
+func startRun(id int, run Runner, name string, opts scenarios.Options, intercept *attacker.Attack) (*liveRun, tea.Cmd) {
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &liveRun{id: id, items: make(chan streamItem, streamBuffer), cancel: cancel, done: make(chan struct{})}
+	r := &liveRun{id: id, items: make(chan streamItem, streamBuffer), ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	if intercept != nil {
+		opts.CustomAttack = attacker.Intercept(intercept, r.decide)
+		opts.Timeout = max(opts.Timeout, interactiveTimeout)
+		opts.IdleTimeout = max(opts.IdleTimeout, interactiveIdle)
+	}
 	opts.OnEvent = func(e trace.Event) {
 		select {
 		case r.items <- streamItem{event: e}:
@@ -98,6 +115,8 @@ func (r *liveRun) next() tea.Cmd {
 			return nil
 		case it.done != nil:
 			return *it.done
+		case it.hold != nil:
+			return *it.hold
 		}
 		return frameMsg{run: r.id, event: it.event}
 	}
