@@ -3,6 +3,7 @@ package docs_test
 import (
 	"encoding/json"
 	"go/ast"
+	"go/build"
 	"go/parser"
 	"go/token"
 	"maps"
@@ -62,7 +63,7 @@ func declaredErrors(t *testing.T, dirs ...string) []string {
 var (
 	markerLine  = regexp.MustCompile(`INSECURE\(([a-z, -]+)\):`)
 	lineCite    = regexp.MustCompile("`((?:[a-z]+/)+[a-z_]+\\.go):([0-9]+)`")
-	markerTable = regexp.MustCompile("^`((?:[a-z]+/)+[a-z_]+\\.go)`$")
+	markerTable = regexp.MustCompile("^`((?:[a-z]+/)+[A-Za-z_]+\\.go)`$")
 )
 
 // allPages is every markdown page under docs.
@@ -309,7 +310,8 @@ func TestSchemesDocumented(t *testing.T) {
 		if suite == "" {
 			suite = string(channel.AES256GCM)
 		}
-		records := map[string]string{"aes-256-gcm": "AES-256-GCM", "null": "null: plaintext"}[suite]
+		records := map[string]string{"aes-256-gcm": "AES-256-GCM", "null": "null: plaintext",
+			"aes-256-ctr": "AES-256-CTR, no MAC", "aes-256-gcm-random-nonce": "AES-256-GCM, random nonces, no sequence check"}[suite]
 		if r[len(r)-1] != records {
 			t.Errorf("protocol.md's overview says %s's records are %q; its suite is %s", s.Name, r[len(r)-1], suite)
 		}
@@ -555,6 +557,9 @@ func TestPackageTable(t *testing.T) {
 		}
 		gofiles, _ := filepath.Glob(filepath.Join(path, "*.go"))
 		rel, _ := filepath.Rel("..", path)
+		if p, err := build.ImportDir(path, 0); err != nil && len(p.GoFiles)+len(p.TestGoFiles)+len(p.XTestGoFiles) == 0 {
+			return nil // every file behind a build tag, as an exercise's (exercises/kit.go): no package of the lab's build
+		}
 		if len(gofiles) > 0 && !documented[filepath.ToSlash(rel)] {
 			t.Errorf("architecture.md's package table has no row for %s", filepath.ToSlash(rel))
 		}

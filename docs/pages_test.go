@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mitmlab/mitmlab/attacker"
 	"github.com/mitmlab/mitmlab/scenarios"
 	"github.com/mitmlab/mitmlab/trace"
 	"github.com/mitmlab/mitmlab/wire"
@@ -21,6 +22,9 @@ func TestScenarioPagesShowRealOutcomes(t *testing.T) {
 	for _, sc := range scenarios.Catalogue() {
 		t.Run(sc.Name, func(t *testing.T) {
 			t.Parallel()
+			if a, err := attacker.Lookup(sc.Attack); raceEnabled && err == nil && a.Long {
+				t.Skipf("%s computes for seconds, many times longer under -race; the run without -race checks this page", sc.Attack)
+			}
 			o, err := scenarios.Run(context.Background(), sc.Name, nil)
 			if err != nil {
 				t.Fatal(err)

@@ -81,6 +81,8 @@ type Exam struct {
 	node *attacker.Node
 
 	mu       sync.Mutex
+	sessions int          // WebSocket sessions planned so far
+	planned  map[int]bool // the node's connection numbers that are graded
 	events   map[int][]trace.Event
 	attempts []Attempt
 	done     chan struct{}
@@ -95,7 +97,7 @@ func New(opts Options) (*Exam, error) {
 	if opts.Hold == 0 {
 		opts.Hold = 2 * time.Second
 	}
-	e := &Exam{opts: opts, events: make(map[int][]trace.Event), done: make(chan struct{})}
+	e := &Exam{opts: opts, planned: make(map[int]bool), events: make(map[int][]trace.Event), done: make(chan struct{})}
 	if err := opts.Scheme.Check(); err != nil {
 		return nil, err
 	}
@@ -129,6 +131,9 @@ func Plan(s *kex.Scheme, hold time.Duration) []*attacker.Attack {
 		switch a.Name {
 		case attacker.MutateName, attacker.Truncate:
 			continue // the client-side checks below replace them
+		}
+		if a.ChangesPage() {
+			continue // against a client that loads no page it is impersonate again
 		}
 		plan = append(plan, a)
 	}
@@ -166,9 +171,18 @@ func (e *Exam) Close() { e.node.Close() }
 
 // choose gives connection n its attack: the plan in order, round after
 // round; connections beyond the plan get the passive relay, ungraded.
+//
+// The exam counts WebSocket sessions itself: the node's connection numbers
+// also count other requests (a browser fetching the victim page), which
+// are not attempts.
 func (e *Exam) choose(n int, _ *http.Request) *attacker.Attack {
-	if n <= e.Expected() {
-		return e.plan[(n-1)%len(e.plan)]
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.sessions < e.Expected() {
+		a := e.plan[e.sessions%len(e.plan)]
+		e.sessions++
+		e.planned[n] = true
+		return a
 	}
 	a, _ := attacker.Lookup(attacker.Passive)
 	return a
@@ -178,7 +192,7 @@ func (e *Exam) choose(n int, _ *http.Request) *attacker.Attack {
 func (e *Exam) record(ev trace.Event) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if ev.Conn <= e.Expected() {
+	if e.planned[ev.Conn] {
 		e.events[ev.Conn] = append(e.events[ev.Conn], ev)
 	}
 }
@@ -188,7 +202,8 @@ func (e *Exam) grade(end attacker.SessionEnd) {
 	e.mu.Lock()
 	events := e.events[end.Conn]
 	delete(e.events, end.Conn)
-	graded := end.Conn <= e.Expected()
+	graded := e.planned[end.Conn]
+	delete(e.planned, end.Conn)
 	e.mu.Unlock()
 	if !graded {
 		return

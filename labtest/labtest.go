@@ -233,6 +233,10 @@ func Run(ctx context.Context, target Target, opts *Options) (*Report, error) {
 		if a.Name == attacker.MutateName {
 			continue // the mutations come below, drawn from a seed
 		}
+		if a.ChangesPage() {
+			r.Attempts = append(r.Attempts, Attempt{Attack: a.Name, Result: NotApplicable, Reason: "it changes the victim page, and the target loads none; its WebSocket half is impersonate"})
+			continue
+		}
 		if err := a.Applies(target.Scheme, false); err != nil {
 			var na *attacker.NotApplicableError
 			errors.As(err, &na)

@@ -7,10 +7,12 @@
 //
 //	mitmlab tui [NAME] [--no-attacker] [--transport memory|loopback]
 //	mitmlab list [--json]
-//	mitmlab run NAME [--json] [--no-attacker] [--attack A] [--transport memory|loopback] [--message TEXT]...
+//	mitmlab run NAME [--json] [--no-attacker] [--attack A] [--transport memory|loopback] [--message TEXT]... [--export FILE]... [--expect OUTCOME]
 //	mitmlab server --scheme NAME [--listen 127.0.0.1:8443] [--key FILE --cert FILE] [--json] [--handshake-timeout D] [--idle-timeout D]
 //	mitmlab attacker --scheme NAME --upstream URL [--listen 127.0.0.1:9443] [--attack A] [--json] [--ledger-max N] [--timeout D]
 //	mitmlab client --scheme NAME --connect URL [--pin sha256/...] [--message TEXT]... [--name NAME] [--timeout D]
+//	mitmlab completion bash|zsh|fish
+//	mitmlab --version
 //
 // Every command takes --help. Exit status: 0 success, 1 failure, 2 a
 // mistake on the command line, 3 the client refused the server or
@@ -105,6 +107,8 @@ func commands() []command {
 		{"attacker", "run Mallory, the man in the middle, as its own process", runAttacker},
 		{"client", "run Alice, the victim client, as its own process", runClient},
 		{"exam", "put a client in any language under every attack, one per connection, and score it", runExam},
+		{"exercise", "the course: fix broken clients until Mallory reads nothing (list, check, hint, watch, solve, reset)", runExercise},
+		{"completion", "print a shell completion script: bash, zsh or fish", runCompletion},
 		{"help", "show help for a command", runHelp},
 	}
 }
@@ -123,6 +127,8 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 	case "-h", "-help", "--help":
 		printUsage(e.stdout)
 		return errHelp
+	case "-version", "--version":
+		return runVersion(ctx, e, args[1:])
 	}
 	for _, c := range commands() {
 		if c.name == name {
@@ -147,7 +153,7 @@ Usage:
 Commands:
 `)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
 Examples:
@@ -156,7 +162,8 @@ Examples:
   mitmlab run pinned-ecdh --attack passive
   mitmlab run unauth-ecdh --json --message "my card PIN is 4921"
 
-Run 'mitmlab <command> --help' for a command's flags.
+Run 'mitmlab <command> --help' for a command's flags, 'mitmlab --version'
+for the version.
 `)
 }
 

@@ -18,12 +18,13 @@ import (
 
 	"github.com/mitmlab/mitmlab/kex"
 	"github.com/mitmlab/mitmlab/victim"
+	"github.com/mitmlab/mitmlab/web"
 )
 
 // serverFlags are mitmlab server's flags.
 type serverFlags struct {
 	scheme, addr, keyFile, certFile, rsaKeyFile string
-	fallback, allowRemote, asJSON               bool
+	fallback, allowRemote, asJSON, web          bool
 	origins                                     stringList
 	handshakeTimeout, idleTimeout               time.Duration
 }
@@ -49,13 +50,20 @@ func runServer(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	bob := victim.NewServer(sch, serverOptions(e, f, cfg))
-	srv := &http.Server{Handler: bob, ReadHeaderTimeout: 5 * time.Second, ErrorLog: acceptLog(e.stderr, "mitmlab server")}
+	var handler http.Handler = bob
+	if f.web {
+		handler = web.Handler(bob, web.Options{Scheme: sch.Name, Pin: serverPin(cfg)})
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second, ErrorLog: acceptLog(e.stderr, "mitmlab server")}
 	// With --json, stdout is for scripts: the banner goes to stderr.
 	banner := e.stdout
 	if f.asJSON {
 		banner = e.stderr
 	}
 	printServerStart(banner, sch, cfg, fmt.Sprintf("ws://%s%s", l.Addr(), victim.Path(sch.Name)))
+	if f.web {
+		fmt.Fprintf(banner, "page: http://%s/ (the browser is Alice, with the pin above in the page; see docs/browser.md)\n", l.Addr())
+	}
 	for _, n := range notes {
 		fmt.Fprintln(e.stderr, n)
 	}
@@ -107,6 +115,7 @@ Example, the first of three terminals (see docs/localhost.md):
 	fs.BoolVar(&f.fallback, "fallback", false, "pinned-ecdh: also accept unauth-ecdh from clients that offer it (see the downgrade scenario)")
 	fs.BoolVar(&f.allowRemote, "allow-remote", false, "allow a --listen address other machines can reach")
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object per session end, for scripts (see docs/cli.md)")
+	fs.BoolVar(&f.web, "web", false, "also serve the victim page at / (the browser is Alice, with this server's pin in the page; see docs/browser.md)")
 	fs.Var(&f.origins, "origin", "a browser origin to allow, as a host pattern such as localhost:8000 or *.lab.example; repeat for several; '*' allows any, file:// pages included")
 	fs.DurationVar(&f.handshakeTimeout, "handshake-timeout", victim.DefaultHandshakeTimeout, "close a client that has not finished the handshake after this long (1008)")
 	fs.DurationVar(&f.idleTimeout, "idle-timeout", victim.DefaultIdleTimeout, "close a session quiet for this long (1001)")
@@ -175,18 +184,24 @@ func serverConfig(sch *kex.Scheme, f *serverFlags) (*kex.ServerConfig, []string,
 func printServerStart(w io.Writer, sch *kex.Scheme, cfg *kex.ServerConfig, url string) {
 	fmt.Fprintf(w, "mitmlab server: %s listening on %s\n", sch.Name, url)
 	connect := fmt.Sprintf("mitmlab client --scheme %s --connect %s", sch.Name, url)
-	pin := ""
-	switch {
-	case cfg.Identity != nil:
-		pin = cfg.Identity.Pin()
-	case cfg.RSAKey != nil:
-		pin, _ = kex.RSAKeyPin(&cfg.RSAKey.PublicKey)
-	}
-	if pin != "" {
+	if pin := serverPin(cfg); pin != "" {
 		fmt.Fprintf(w, "pin: %s\n", pin)
 		connect += " --pin " + pin
 	}
 	fmt.Fprintf(w, "connect with: %s\n", connect)
+}
+
+// serverPin is the pin of the server's key, or "" for a scheme without
+// one.
+func serverPin(cfg *kex.ServerConfig) string {
+	switch {
+	case cfg.Identity != nil:
+		return cfg.Identity.Pin()
+	case cfg.RSAKey != nil:
+		pin, _ := kex.RSAKeyPin(&cfg.RSAKey.PublicKey)
+		return pin
+	}
+	return ""
 }
 
 // sessionEndJSON is the line `mitmlab server --json` writes per session.
