@@ -96,7 +96,8 @@ type Event struct {
 // newest events in memory, while its counters stay exact.
 type Log struct {
 	mu      sync.Mutex
-	events  []Event
+	events  []Event // a bounded log's ring once full: the oldest at head
+	head    int
 	next    int
 	max     int
 	counts  map[Verdict]int
@@ -136,9 +137,20 @@ func (l *Log) Add(e Event) {
 		e.Time = l.now()
 	}
 	l.counts[e.Verdict]++
-	l.events = append(l.events, e)
-	if l.max > 0 && len(l.events) >= 2*l.max {
-		l.events = append([]Event(nil), l.events[len(l.events)-l.max:]...)
+	if l.max > 0 && len(l.events) == l.max {
+		// Full: the newest replaces the oldest, so a long-running
+		// attacker holds max events, never more.
+		l.events[l.head] = e
+		l.head = (l.head + 1) % l.max
+	} else {
+		if l.max > 0 && len(l.events) == cap(l.events) {
+			// Grow as append would, but never past max: the ring's
+			// slots are all the memory the log will hold.
+			grown := make([]Event, len(l.events), min(max(2*cap(l.events), 64), l.max))
+			copy(grown, l.events)
+			l.events = grown
+		}
+		l.events = append(l.events, e)
 	}
 	if l.onEvent != nil {
 		l.onEvent(e)
@@ -150,11 +162,9 @@ func (l *Log) Add(e Event) {
 func (l *Log) Events() []Event {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	ev := l.events
-	if l.max > 0 && len(ev) > l.max {
-		ev = ev[len(ev)-l.max:]
-	}
-	return append([]Event(nil), ev...)
+	out := make([]Event, 0, len(l.events))
+	out = append(out, l.events[l.head:]...)
+	return append(out, l.events[:l.head]...)
 }
 
 // Len returns how many events were ever added.

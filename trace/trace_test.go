@@ -74,3 +74,31 @@ func TestFrameJSONRoundTrip(t *testing.T) {
 		t.Errorf("recovered_text %q for bytes that are not UTF-8", *f.RecoveredText)
 	}
 }
+
+// TestBoundedLogKeepsTheNewest checks the bounded log as a ring: it never
+// holds more than max events, Events returns the newest in order at
+// every fill level, and the counters still count every event.
+func TestBoundedLogKeepsTheNewest(t *testing.T) {
+	t.Parallel()
+	const max = 100
+	log := trace.NewBoundedLog(max, nil)
+	for n := 1; n <= 5*max+7; n++ {
+		log.Add(trace.Event{Verdict: trace.Opaque})
+		ev := log.Events()
+		want := min(n, max)
+		if len(ev) != want {
+			t.Fatalf("after %d events the log holds %d, want %d", n, len(ev), want)
+		}
+		for i, e := range ev {
+			if e.Index != n-want+i {
+				t.Fatalf("after %d events, event %d has index %d, want %d", n, i, e.Index, n-want+i)
+			}
+		}
+	}
+	if got := log.Counts()[trace.Opaque]; got != 5*max+7 {
+		t.Errorf("counted %d opaque events, want %d", got, 5*max+7)
+	}
+	if log.Len() != 5*max+7 {
+		t.Errorf("Len %d, want %d", log.Len(), 5*max+7)
+	}
+}
