@@ -203,7 +203,7 @@ func (m *pickerModel) listView() []string {
 	numW := len(fmt.Sprint(len(m.items)))
 	nameW := 0
 	for _, s := range m.items {
-		nameW = min(max(nameW, len(s.Name)), 24)
+		nameW = min(max(nameW, len(s.Name)), 26) // the longest name, forward-secrecy-static-rsa
 	}
 	out := make([]string, 0, rows)
 	for i := m.offset; i < min(m.offset+rows, len(lines)); i++ {
