@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,8 @@ type attackerFlags struct {
 	handshakeTimeout, idleTimeout  time.Duration
 	dialTimeout                    time.Duration
 	ledgerMax, truncateAt          int
+	stealRSAKey, stealKey          string // record-then-steal: the server's key files
+	stealCert                      string
 }
 
 func runAttacker(ctx context.Context, e *env, args []string) error {
@@ -38,8 +41,12 @@ func runAttacker(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	m := newMallory(e, f)
+	stolen, err := stealKeys(f)
+	if err != nil {
+		return err
+	}
 	opts := attacker.Options{
-		Scheme: sch, Attack: a, Upstream: up, Log: m.log,
+		Scheme: sch, Attack: a, Upstream: up, Log: m.log, Stolen: stolen,
 		OriginPatterns:   f.origins,
 		HandshakeTimeout: f.handshakeTimeout, IdleTimeout: f.idleTimeout, DialTimeout: f.dialTimeout,
 		TruncateAt:   f.truncateAt,
@@ -137,6 +144,14 @@ Timeouts: a victim or server that has not finished its handshake after
 not answer within --timeout, the victim gets 1011 with the reason, and
 this process prints it. When either leg fails, both are closed.
 
+Record now, steal later: with --attack record-then-steal the node relays
+and records each session, and once it is over opens the recording with
+the server's key files, as a thief who copies them later would:
+--steal-rsa-key names static-rsa's key file (the server's --rsa-key),
+--steal-key and --steal-cert pinned-ecdh's (its --key and --cert). Under
+static-rsa every recorded message is READ; under pinned-ecdh nothing is,
+because its session keys came from ephemeral shares (forward secrecy).
+
 Stop it with Ctrl-C: every victim, server and /events viewer gets 1001
 (attacker shutting down).
 
@@ -157,6 +172,9 @@ Example, the second of three terminals (see docs/localhost.md):
 	fs.DurationVar(&f.dialTimeout, "timeout", attacker.DefaultDialTimeout, "how long to wait for the upstream to answer (then the victim gets 1011)")
 	fs.IntVar(&f.ledgerMax, "ledger-max", 100_000, "events kept in memory; older ones are dropped, counts stay exact; 0 keeps every one")
 	fs.IntVar(&f.truncateAt, "truncate-at", 0, "truncate: the client's data record to drop, counting from 1; 0 means its end record")
+	fs.StringVar(&f.stealRSAKey, "steal-rsa-key", "", "record-then-steal: the server's RSA key file (its --rsa-key), opened after each session")
+	fs.StringVar(&f.stealKey, "steal-key", "", "record-then-steal: the server's Ed25519 key file (its --key); goes with --steal-cert")
+	fs.StringVar(&f.stealCert, "steal-cert", "", "record-then-steal: the server's certificate file (its --cert); goes with --steal-key")
 	fs.BoolVar(&f.classroom, "classroom", false, "a room on one attacker: each student's connections get the exam's attacks in turn (see docs/training.md); prints a tally at the end")
 	pos, err := fs.parse(e.stdout, args)
 	if err != nil {
@@ -167,6 +185,12 @@ Example, the second of three terminals (see docs/localhost.md):
 	}
 	if f.classroom && f.attack != "" {
 		return nil, usagef("attacker: --classroom picks the attack per connection; it takes no --attack")
+	}
+	if (f.stealRSAKey != "" || f.stealKey != "" || f.stealCert != "") && f.attack != attacker.RecordThenSteal {
+		return nil, usagef("attacker: --steal-rsa-key, --steal-key and --steal-cert are for --attack %s", attacker.RecordThenSteal)
+	}
+	if (f.stealKey == "") != (f.stealCert == "") {
+		return nil, usagef("attacker: --steal-key and --steal-cert go together")
 	}
 	if f.ledgerMax < 0 || f.truncateAt < 0 {
 		return nil, usagef("attacker: --ledger-max and --truncate-at count events and records; they cannot be negative")
@@ -286,4 +310,37 @@ func ledgerSummary(log *trace.Log, conns int) string {
 		parts = append(parts, "no frames")
 	}
 	return fmt.Sprintf("%s relayed; frames: %s", plural(conns, "connection"), strings.Join(parts, ", "))
+}
+
+// stealKeys reads the key files a record-then-steal attacker is handed,
+// or returns nil when none are named. It never creates a file: a thief
+// takes what is there.
+func stealKeys(f *attackerFlags) (*attacker.Stolen, error) {
+	if f.stealRSAKey == "" && f.stealKey == "" {
+		return nil, nil
+	}
+	st := &attacker.Stolen{}
+	if f.stealRSAKey != "" {
+		b, err := os.ReadFile(f.stealRSAKey)
+		if err != nil {
+			return nil, fmt.Errorf("--steal-rsa-key: %w", err)
+		}
+		if st.RSAKey, err = parseRSAKey(f.stealRSAKey, b); err != nil {
+			return nil, fmt.Errorf("--steal-rsa-key: %w", err)
+		}
+	}
+	if f.stealKey != "" {
+		keyPEM, err := os.ReadFile(f.stealKey)
+		if err != nil {
+			return nil, fmt.Errorf("--steal-key: %w", err)
+		}
+		certPEM, err := os.ReadFile(f.stealCert)
+		if err != nil {
+			return nil, fmt.Errorf("--steal-cert: %w", err)
+		}
+		if st.Identity, err = kex.ParseIdentityPEM(certPEM, keyPEM); err != nil {
+			return nil, fmt.Errorf("--steal-key and --steal-cert: %w", err)
+		}
+	}
+	return st, nil
 }

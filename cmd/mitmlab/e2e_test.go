@@ -606,3 +606,64 @@ func TestDowngradeProcesses(t *testing.T) {
 		t.Errorf("attacker ledger lacks the stripped offer or the READ message:\n%s", ledger)
 	}
 }
+
+// TestRecordThenStealProcesses runs forward secrecy's lesson as three
+// processes.
+//
+// ATTACK SCENARIO: Mallory holds no key while the chat runs. He relays and
+// records it; after the session he is handed the server's key files (its
+// --rsa-key, or its --key and --cert) and opens the recording offline.
+//
+// THIS TEST VERIFIES: under static-rsa the attacker process prints READ
+// with exactly the messages Alice sent; under pinned-ecdh, with the same
+// theft, it prints no READ and none of the text.
+func TestRecordThenStealProcesses(t *testing.T) {
+	t.Parallel()
+	msgs := []string{"transfer 100 EUR", "my card PIN is 4921"}
+	for _, tc := range []struct {
+		scheme string
+		files  []string // the server's key files: flag, name
+		steal  []string // the attacker's flags for them
+		reads  bool
+	}{
+		{"static-rsa", []string{"--rsa-key", "rsa.pem"}, []string{"--steal-rsa-key", "rsa.pem"}, true},
+		{"pinned-ecdh", []string{"--key", "key.pem", "--cert", "cert.pem"}, []string{"--steal-key", "key.pem", "--steal-cert", "cert.pem"}, false},
+	} {
+		t.Run(tc.scheme, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			inDir := func(flags []string) []string {
+				out := slices.Clone(flags)
+				for i := 1; i < len(out); i += 2 {
+					out[i] = filepath.Join(dir, out[i])
+				}
+				return out
+			}
+			srv, upstream, pin := startServer(t, tc.scheme, inDir(tc.files)...)
+			att, target := startAttacker(t, tc.scheme, upstream, append([]string{"--attack", "record-then-steal"}, inDir(tc.steal)...)...)
+			stdout, stderr, code := runClientProc(t, chatArgs(tc.scheme, target, pin, msgs...)...)
+			if code != 0 {
+				t.Fatalf("client exit %d: %s %s", code, stdout, stderr)
+			}
+			srv.waitFor(t, `session 1: clean · 2 messages received, 2 answered`)
+			if tc.reads {
+				for _, m := range msgs {
+					att.waitFor(t, `A +Alice → Mallory +data .*READ +`+regexp.QuoteMeta(fmt.Sprintf("%q", m)))
+				}
+				att.stop(t)
+				return
+			}
+			att.waitFor(t, `Mallory steals the server's long-term keys`)
+			att.stop(t)
+			ledger := att.out.String()
+			for _, m := range msgs {
+				if strings.Contains(ledger, m) {
+					t.Errorf("attacker printed %q with pinned-ecdh's key stolen:\n%s", m, ledger)
+				}
+			}
+			if strings.Contains(ledger, "READ") {
+				t.Errorf("attacker printed a READ frame under pinned-ecdh:\n%s", ledger)
+			}
+		})
+	}
+}

@@ -353,17 +353,26 @@ func loadRSAKey(file string) (*rsa.PrivateKey, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	rk, err := parseRSAKey(file, b)
+	if err != nil {
+		return nil, "", err
+	}
+	return rk, fmt.Sprintf("note: loaded the RSA key from %s", file), nil
+}
+
+// parseRSAKey parses static-rsa's key file, read from file.
+func parseRSAKey(file string, b []byte) (*rsa.PrivateKey, error) {
 	block, _ := pem.Decode(b)
 	if block == nil || block.Type != "PRIVATE KEY" {
-		return nil, "", fmt.Errorf("load %s: no PRIVATE KEY block", file)
+		return nil, fmt.Errorf("load %s: no PRIVATE KEY block", file)
 	}
 	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 	if err != nil {
-		return nil, "", fmt.Errorf("load %s: %w", file, err)
+		return nil, fmt.Errorf("load %s: %w", file, err)
 	}
 	rk, ok := k.(*rsa.PrivateKey)
 	if !ok || rk.N.BitLen() != kex.RSABits {
-		return nil, "", fmt.Errorf("load %s: want an RSA-%d key", file, kex.RSABits)
+		return nil, fmt.Errorf("load %s: want an RSA-%d key", file, kex.RSABits)
 	}
-	return rk, fmt.Sprintf("note: loaded the RSA key from %s", file), nil
+	return rk, nil
 }
