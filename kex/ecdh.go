@@ -132,16 +132,14 @@ func UnauthECDH() *Scheme {
 // learns, in the order it learns them.
 type unauthClientState struct {
 	hs
+	ecdhClient
 	cfg     *ClientConfig
-	ks      *KeyShare
-	ch      []byte
-	sh      []byte
-	shm     *ServerHello
 	secrets *channel.Secrets
 }
 
 func unauthClient(ctx context.Context, conn *wire.Conn, cfg *ClientConfig) (*channel.Secrets, error) {
 	c := &unauthClientState{hs: hs{ctx, conn, NameUnauthECDH, ClientSide}, cfg: orZero(cfg)}
+	c.ecdhClient = newECDHClient(&c.hs, c.cfg)
 	err := c.run(
 		step{"generate key share", c.generateKeyShare},
 		step{"send client hello", c.sendClientHello},
@@ -149,21 +147,6 @@ func unauthClient(ctx context.Context, conn *wire.Conn, cfg *ClientConfig) (*cha
 		step{"compute shared secret", c.deriveKeys},
 	)
 	return c.secrets, err
-}
-
-func (c *unauthClientState) generateKeyShare() (err error) {
-	c.ks, err = NewKeyShare(c.cfg.Rand)
-	return err
-}
-
-func (c *unauthClientState) sendClientHello() (err error) {
-	c.ch, err = c.write(&ClientHello{Nonce: c.ks.Nonce, KeyShare: c.ks.Public()})
-	return err
-}
-
-func (c *unauthClientState) readServerHello() (err error) {
-	c.shm, c.sh, err = readAs[*ServerHello](&c.hs)
-	return err
 }
 
 func (c *unauthClientState) deriveKeys() error {
@@ -177,16 +160,14 @@ func (c *unauthClientState) deriveKeys() error {
 
 type unauthServerState struct {
 	hs
+	ecdhServer
 	cfg     *ServerConfig
-	chm     *ClientHello
-	ch      []byte
-	ks      *KeyShare
-	shared  []byte
 	secrets *channel.Secrets
 }
 
 func unauthServer(ctx context.Context, conn *wire.Conn, cfg *ServerConfig) (*channel.Secrets, error) {
 	s := &unauthServerState{hs: hs{ctx, conn, NameUnauthECDH, ServerSide}, cfg: orZero(cfg)}
+	s.ecdhServer = newECDHServer(&s.hs, s.cfg)
 	err := s.run(
 		step{"read client hello", s.readClientHello},
 		step{"generate key share", s.generateKeyShare},
@@ -194,21 +175,6 @@ func unauthServer(ctx context.Context, conn *wire.Conn, cfg *ServerConfig) (*cha
 		step{"send server hello", s.sendServerHello},
 	)
 	return s.secrets, err
-}
-
-func (s *unauthServerState) readClientHello() (err error) {
-	s.chm, s.ch, err = readAs[*ClientHello](&s.hs)
-	return err
-}
-
-func (s *unauthServerState) generateKeyShare() (err error) {
-	s.ks, err = NewKeyShare(s.cfg.Rand)
-	return err
-}
-
-func (s *unauthServerState) computeShared() (err error) {
-	s.shared, err = s.ks.Shared(s.chm.KeyShare)
-	return err
 }
 
 func (s *unauthServerState) sendServerHello() error {

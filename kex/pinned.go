@@ -139,17 +139,15 @@ func (s *PinnedSchedule) Traffic(serverVerify, clientFinished []byte) *channel.S
 }
 
 // pinnedClientState is the client's handshake, one field per thing it has
-// learnt, in the order it learns them.
+// learnt, in the order it learns them; the key exchange's own (its share,
+// the hellos, the shared secret) are in ecdhClient.
 type pinnedClientState struct {
 	hs
+	ecdhClient
 	cfg *ClientConfig
 
 	pin     []byte
 	more    [][]byte // OtherPins: other servers the client also trusts
-	ks      *KeyShare
-	ch      []byte // raw client_hello as sent
-	shm     *ServerHello
-	sh      []byte // raw server_hello as received
 	cert    *x509.Certificate
 	key     ed25519.PublicKey
 	svm     *ServerVerify
@@ -164,6 +162,8 @@ type pinnedClientState struct {
 // X25519 secret is not all zeros, and the server's finished MAC verifies.
 func pinnedClient(ctx context.Context, conn *wire.Conn, cfg *ClientConfig) (*channel.Secrets, error) {
 	c := &pinnedClientState{hs: hs{ctx, conn, NamePinnedECDH, ClientSide}, cfg: orZero(cfg)}
+	c.ecdhClient = newECDHClient(&c.hs, c.cfg)
+	c.offered = c.offer()
 	if err := c.checkConfig(); err != nil {
 		return nil, c.refuse("check configuration", err)
 	}
@@ -214,21 +214,6 @@ func (c *pinnedClientState) offer() []string {
 		return []string{NamePinnedECDH}
 	}
 	return c.cfg.Offer
-}
-
-func (c *pinnedClientState) generateKeyShare() (err error) {
-	c.ks, err = NewKeyShare(c.cfg.Rand)
-	return err
-}
-
-func (c *pinnedClientState) sendClientHello() (err error) {
-	c.ch, err = c.write(&ClientHello{Nonce: c.ks.Nonce, KeyShare: c.ks.Public(), Offered: c.offer()})
-	return err
-}
-
-func (c *pinnedClientState) readServerHello() (err error) {
-	c.shm, c.sh, err = readAs[*ServerHello](&c.hs)
-	return err
 }
 
 func (c *pinnedClientState) checkChosen() error {
@@ -331,14 +316,11 @@ func (c *pinnedClientState) sendClientFinished() error {
 // pinnedServerState is the server's handshake.
 type pinnedServerState struct {
 	hs
+	ecdhServer
 	cfg     *ServerConfig
 	schemes []string
 
-	chm     *ClientHello
-	ch      []byte
 	chosen  string
-	ks      *KeyShare
-	shared  []byte
 	sh      []byte
 	sched   *PinnedSchedule
 	sv      []byte
@@ -351,6 +333,8 @@ type pinnedServerState struct {
 // client's finished MAC verifies.
 func pinnedServer(ctx context.Context, conn *wire.Conn, cfg *ServerConfig) (*channel.Secrets, error) {
 	s := &pinnedServerState{hs: hs{ctx, conn, NamePinnedECDH, ServerSide}, cfg: orZero(cfg)}
+	s.ecdhServer = newECDHServer(&s.hs, s.cfg)
+	s.keyLog = s.cfg.KeyLog
 	if s.schemes = s.cfg.Schemes; s.schemes == nil {
 		s.schemes = []string{NamePinnedECDH}
 	}
@@ -381,11 +365,6 @@ func pinnedServer(ctx context.Context, conn *wire.Conn, cfg *ServerConfig) (*cha
 	return s.secrets, err
 }
 
-func (s *pinnedServerState) readClientHello() (err error) {
-	s.chm, s.ch, err = readAs[*ClientHello](&s.hs)
-	return err
-}
-
 func (s *pinnedServerState) chooseScheme() error {
 	for _, name := range s.schemes {
 		if slices.Contains(s.chm.Offered, name) {
@@ -394,18 +373,6 @@ func (s *pinnedServerState) chooseScheme() error {
 		}
 	}
 	return fmt.Errorf("%w: offered %q, server speaks %q", ErrNoCommonScheme, s.chm.Offered, s.schemes)
-}
-
-func (s *pinnedServerState) generateKeyShare() (err error) {
-	if s.ks, err = NewKeyShare(s.cfg.Rand); err == nil {
-		logEphemeral(s.cfg.KeyLog, s.chm.Nonce, s.ks)
-	}
-	return err
-}
-
-func (s *pinnedServerState) computeShared() (err error) {
-	s.shared, err = s.ks.Shared(s.chm.KeyShare)
-	return err
 }
 
 func (s *pinnedServerState) sendServerHello() (err error) {

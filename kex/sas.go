@@ -218,17 +218,14 @@ func SASECDH() *Scheme {
 
 type sasClientState struct {
 	hs
+	ecdhClient
 	cfg     *ClientConfig
-	ks      *KeyShare
-	ch      []byte
-	shm     *ServerHello
-	sh      []byte
-	shared  []byte
 	secrets *channel.Secrets
 }
 
 func sasClient(ctx context.Context, conn *wire.Conn, cfg *ClientConfig) (*channel.Secrets, error) {
 	c := &sasClientState{hs: hs{ctx, conn, NameSASECDH, ClientSide}, cfg: orZero(cfg)}
+	c.ecdhClient = newECDHClient(&c.hs, c.cfg)
 	err := c.run(
 		step{"generate key share", c.generateKeyShare},
 		step{"send client hello", c.sendClientHello},
@@ -237,26 +234,6 @@ func sasClient(ctx context.Context, conn *wire.Conn, cfg *ClientConfig) (*channe
 		step{"compare short authentication strings", c.compare},
 	)
 	return c.secrets, err
-}
-
-func (c *sasClientState) generateKeyShare() (err error) {
-	c.ks, err = NewKeyShare(c.cfg.Rand)
-	return err
-}
-
-func (c *sasClientState) sendClientHello() (err error) {
-	c.ch, err = c.write(&ClientHello{Nonce: c.ks.Nonce, KeyShare: c.ks.Public()})
-	return err
-}
-
-func (c *sasClientState) readServerHello() (err error) {
-	c.shm, c.sh, err = readAs[*ServerHello](&c.hs)
-	return err
-}
-
-func (c *sasClientState) computeShared() (err error) {
-	c.shared, err = c.ks.Shared(c.shm.KeyShare)
-	return err
 }
 
 func (c *sasClientState) compare() error {
@@ -269,17 +246,15 @@ func (c *sasClientState) compare() error {
 
 type sasServerState struct {
 	hs
+	ecdhServer
 	cfg     *ServerConfig
-	chm     *ClientHello
-	ch      []byte
-	ks      *KeyShare
-	shared  []byte
 	sh      []byte
 	secrets *channel.Secrets
 }
 
 func sasServer(ctx context.Context, conn *wire.Conn, cfg *ServerConfig) (*channel.Secrets, error) {
 	s := &sasServerState{hs: hs{ctx, conn, NameSASECDH, ServerSide}, cfg: orZero(cfg)}
+	s.ecdhServer = newECDHServer(&s.hs, s.cfg)
 	err := s.run(
 		step{"read client hello", s.readClientHello},
 		step{"generate key share", s.generateKeyShare},
@@ -288,21 +263,6 @@ func sasServer(ctx context.Context, conn *wire.Conn, cfg *ServerConfig) (*channe
 		step{"compare short authentication strings", s.compare},
 	)
 	return s.secrets, err
-}
-
-func (s *sasServerState) readClientHello() (err error) {
-	s.chm, s.ch, err = readAs[*ClientHello](&s.hs)
-	return err
-}
-
-func (s *sasServerState) generateKeyShare() (err error) {
-	s.ks, err = NewKeyShare(s.cfg.Rand)
-	return err
-}
-
-func (s *sasServerState) computeShared() (err error) {
-	s.shared, err = s.ks.Shared(s.chm.KeyShare)
-	return err
 }
 
 func (s *sasServerState) sendServerHello() (err error) {

@@ -89,12 +89,9 @@ func SignedShare() *Scheme {
 
 type signedShareClientState struct {
 	hs
+	ecdhClient
 	cfg     *ClientConfig
 	trust   trust
-	ks      *KeyShare
-	ch      []byte
-	shm     *ServerHello
-	sh      []byte
 	key     ed25519.PublicKey
 	svm     *ServerVerify
 	sv      []byte
@@ -104,6 +101,7 @@ type signedShareClientState struct {
 
 func signedShareClient(ctx context.Context, conn *wire.Conn, cfg *ClientConfig) (*channel.Secrets, error) {
 	c := &signedShareClientState{hs: hs{ctx, conn, NameSignedShare, ClientSide}, cfg: orZero(cfg)}
+	c.ecdhClient = newECDHClient(&c.hs, c.cfg)
 	var err error
 	if c.trust, err = newTrust(c.cfg); err != nil {
 		return nil, c.refuse("check configuration", err)
@@ -120,21 +118,6 @@ func signedShareClient(ctx context.Context, conn *wire.Conn, cfg *ClientConfig) 
 		step{"send client finished", c.sendClientFinished},
 	)
 	return c.secrets, err
-}
-
-func (c *signedShareClientState) generateKeyShare() (err error) {
-	c.ks, err = NewKeyShare(c.cfg.Rand)
-	return err
-}
-
-func (c *signedShareClientState) sendClientHello() (err error) {
-	c.ch, err = c.write(&ClientHello{Nonce: c.ks.Nonce, KeyShare: c.ks.Public()})
-	return err
-}
-
-func (c *signedShareClientState) readServerHello() (err error) {
-	c.shm, c.sh, err = readAs[*ServerHello](&c.hs)
-	return err
 }
 
 func (c *signedShareClientState) checkCertificate() (err error) {
@@ -181,11 +164,8 @@ func (c *signedShareClientState) sendClientFinished() error {
 
 type signedShareServerState struct {
 	hs
+	ecdhServer
 	cfg     *ServerConfig
-	chm     *ClientHello
-	ch      []byte
-	ks      *KeyShare
-	shared  []byte
 	sh      []byte
 	sched   *PinnedSchedule
 	sv      []byte
@@ -194,6 +174,8 @@ type signedShareServerState struct {
 
 func signedShareServer(ctx context.Context, conn *wire.Conn, cfg *ServerConfig) (*channel.Secrets, error) {
 	s := &signedShareServerState{hs: hs{ctx, conn, NameSignedShare, ServerSide}, cfg: orZero(cfg)}
+	s.ecdhServer = newECDHServer(&s.hs, s.cfg)
+	s.keyLog = s.cfg.KeyLog
 	if s.cfg.Identity == nil {
 		return nil, s.refuse("check configuration", ErrNoIdentity)
 	}
@@ -206,23 +188,6 @@ func signedShareServer(ctx context.Context, conn *wire.Conn, cfg *ServerConfig) 
 		step{"verify client finished", s.verifyClientFinished},
 	)
 	return s.secrets, err
-}
-
-func (s *signedShareServerState) readClientHello() (err error) {
-	s.chm, s.ch, err = readAs[*ClientHello](&s.hs)
-	return err
-}
-
-func (s *signedShareServerState) generateKeyShare() (err error) {
-	if s.ks, err = NewKeyShare(s.cfg.Rand); err == nil {
-		logEphemeral(s.cfg.KeyLog, s.chm.Nonce, s.ks)
-	}
-	return err
-}
-
-func (s *signedShareServerState) computeShared() (err error) {
-	s.shared, err = s.ks.Shared(s.chm.KeyShare)
-	return err
 }
 
 func (s *signedShareServerState) sendServerHello() (err error) {

@@ -59,18 +59,16 @@ func SignOnly() *Scheme {
 
 type signOnlyClientState struct {
 	hs
+	ecdhClient
 	cfg     *ClientConfig
 	trust   trust
-	ks      *KeyShare
-	ch      []byte
-	shm     *ServerHello
-	sh      []byte
 	key     ed25519.PublicKey
 	secrets *channel.Secrets
 }
 
 func signOnlyClient(ctx context.Context, conn *wire.Conn, cfg *ClientConfig) (*channel.Secrets, error) {
 	c := &signOnlyClientState{hs: hs{ctx, conn, NameSignOnly, ClientSide}, cfg: orZero(cfg)}
+	c.ecdhClient = newECDHClient(&c.hs, c.cfg)
 	var err error
 	if c.trust, err = newTrust(c.cfg); err != nil {
 		return nil, c.refuse("check configuration", err)
@@ -84,21 +82,6 @@ func signOnlyClient(ctx context.Context, conn *wire.Conn, cfg *ClientConfig) (*c
 		step{"compute shared secret", c.deriveKeys},
 	)
 	return c.secrets, err
-}
-
-func (c *signOnlyClientState) generateKeyShare() (err error) {
-	c.ks, err = NewKeyShare(c.cfg.Rand)
-	return err
-}
-
-func (c *signOnlyClientState) sendClientHello() (err error) {
-	c.ch, err = c.write(&ClientHello{Nonce: c.ks.Nonce, KeyShare: c.ks.Public()})
-	return err
-}
-
-func (c *signOnlyClientState) readServerHello() (err error) {
-	c.shm, c.sh, err = readAs[*ServerHello](&c.hs)
-	return err
 }
 
 func (c *signOnlyClientState) checkCertificate() (err error) {
@@ -128,16 +111,14 @@ func (c *signOnlyClientState) deriveKeys() error {
 
 type signOnlyServerState struct {
 	hs
+	ecdhServer
 	cfg     *ServerConfig
-	chm     *ClientHello
-	ch      []byte
-	ks      *KeyShare
-	shared  []byte
 	secrets *channel.Secrets
 }
 
 func signOnlyServer(ctx context.Context, conn *wire.Conn, cfg *ServerConfig) (*channel.Secrets, error) {
 	s := &signOnlyServerState{hs: hs{ctx, conn, NameSignOnly, ServerSide}, cfg: orZero(cfg)}
+	s.ecdhServer = newECDHServer(&s.hs, s.cfg)
 	if s.cfg.Identity == nil {
 		return nil, s.refuse("check configuration", ErrNoIdentity)
 	}
@@ -148,21 +129,6 @@ func signOnlyServer(ctx context.Context, conn *wire.Conn, cfg *ServerConfig) (*c
 		step{"send server hello and signature", s.sendServerHello},
 	)
 	return s.secrets, err
-}
-
-func (s *signOnlyServerState) readClientHello() (err error) {
-	s.chm, s.ch, err = readAs[*ClientHello](&s.hs)
-	return err
-}
-
-func (s *signOnlyServerState) generateKeyShare() (err error) {
-	s.ks, err = NewKeyShare(s.cfg.Rand)
-	return err
-}
-
-func (s *signOnlyServerState) computeShared() (err error) {
-	s.shared, err = s.ks.Shared(s.chm.KeyShare)
-	return err
 }
 
 func (s *signOnlyServerState) sendServerHello() error {

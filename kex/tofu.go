@@ -115,6 +115,8 @@ type tofuClientState struct {
 
 func tofuClient(ctx context.Context, conn *wire.Conn, cfg *ClientConfig) (*channel.Secrets, error) {
 	c := &tofuClientState{pinnedClientState: pinnedClientState{hs: hs{ctx, conn, NameTOFUECDH, ClientSide}, cfg: orZero(cfg)}}
+	c.ecdhClient = newECDHClient(&c.hs, c.cfg)
+	c.offered = c.offer()
 	switch {
 	case c.cfg.Pin != "":
 		return nil, c.refuse("check configuration", errors.New("kex: tofu-ecdh learns the server's pin on first contact (PinStore); a Pin given in advance is pinned-ecdh"))
