@@ -247,11 +247,10 @@ func runSASGrind(ctx context.Context, s *session) (relay, error) {
 		return runSASCommitted(ctx, s)
 	}
 	const kept = "taken by the attacker, who answers it with his own"
-	chm, ch, err := readAs[*kex.ClientHello](ctx, s, trace.LegA)
+	chm, ch, err := take[*kex.ClientHello](ctx, s, trace.LegA, kept)
 	if err != nil {
 		return nil, err
 	}
-	s.record(trace.LegA, inbound(trace.LegA), s.parse(ch), trace.Intercepted, nil, kept)
 	toServer, err := kex.NewKeyShare(s.n.opts.Rand)
 	if err != nil {
 		return nil, err
@@ -261,11 +260,10 @@ func runSASGrind(ctx context.Context, s *session) (relay, error) {
 	if err != nil {
 		return nil, err
 	}
-	shm, sh, err := readAs[*kex.ServerHello](ctx, s, trace.LegB)
+	shm, sh, err := take[*kex.ServerHello](ctx, s, trace.LegB, kept)
 	if err != nil {
 		return nil, err
 	}
-	s.record(trace.LegB, inbound(trace.LegB), s.parse(sh), trace.Intercepted, nil, kept)
 	sharedB, err := toServer.Shared(shm.KeyShare)
 	if err != nil {
 		return nil, &legError{leg: trace.LegB, err: err}
@@ -318,12 +316,10 @@ func runSASGrind(ctx context.Context, s *session) (relay, error) {
 // choice: there is nothing to grind.
 func runSASCommitted(ctx context.Context, s *session) (relay, error) {
 	const kept = "taken by the attacker, who answers it with his own"
-	_, cmA, err := readAs[*kex.Commit](ctx, s, trace.LegA)
+	_, cmA, err := take[*kex.Commit](ctx, s, trace.LegA, "the client's commitment: the hash of a key share she has not shown yet")
 	if err != nil {
 		return nil, err
 	}
-	s.record(trace.LegA, inbound(trace.LegA), s.parse(cmA), trace.Intercepted, nil,
-		"the client's commitment: the hash of a key share she has not shown yet")
 	toServer, err := kex.NewKeyShare(s.n.opts.Rand)
 	if err != nil {
 		return nil, err
@@ -338,11 +334,10 @@ func runSASCommitted(ctx context.Context, s *session) (relay, error) {
 	if err != nil {
 		return nil, err
 	}
-	shm, sh, err := readAs[*kex.ServerHello](ctx, s, trace.LegB)
+	shm, sh, err := take[*kex.ServerHello](ctx, s, trace.LegB, kept)
 	if err != nil {
 		return nil, err
 	}
-	s.record(trace.LegB, inbound(trace.LegB), s.parse(sh), trace.Intercepted, nil, kept)
 	if _, err := s.send(ctx, trace.LegB, chB, trace.Substituted,
 		"the key share he committed to: he cannot change it now that he has seen the server's"); err != nil {
 		return nil, err
@@ -363,11 +358,10 @@ func runSASCommitted(ctx context.Context, s *session) (relay, error) {
 	if err != nil {
 		return nil, err
 	}
-	chm, ch, err := readAs[*kex.ClientHello](ctx, s, trace.LegA)
+	chm, ch, err := take[*kex.ClientHello](ctx, s, trace.LegA, "the client's key share, revealed: it matches her commitment")
 	if err != nil {
 		return nil, err
 	}
-	s.record(trace.LegA, inbound(trace.LegA), s.parse(ch), trace.Intercepted, nil, "the client's key share, revealed: it matches her commitment")
 	sharedA, err := toClient.Shared(chm.KeyShare)
 	if err != nil {
 		return nil, &legError{leg: trace.LegA, err: err}

@@ -643,22 +643,20 @@ func runSwapIdentity(ctx context.Context, s *session) (relay, error) {
 	}
 	sig := kex.SignHellos(eve, ch, sh2)
 	if s.n.opts.Scheme.Has("signed_hellos", "") {
-		_, raw, err := readAs[*kex.SignedHellos](ctx, s, trace.LegB)
+		_, _, err := take[*kex.SignedHellos](ctx, s, trace.LegB, "Bob's signature; Alice gets Eve's instead")
 		if err != nil {
 			return nil, err
 		}
-		s.record(trace.LegB, inbound(trace.LegB), s.parse(raw), trace.Intercepted, nil, "Bob's signature; Alice gets Eve's instead")
 		if _, err := s.send(ctx, trace.LegA, &kex.SignedHellos{Signature: sig}, trace.Substituted,
 			"Eve's own signature over both hellos as Alice sees them: anyone can sign what he has seen"); err != nil {
 			return nil, err
 		}
 		return passiveRelay{keyless: s.keyless}, nil
 	}
-	svm, raw, err := readAs[*kex.ServerVerify](ctx, s, trace.LegB)
+	svm, _, err := take[*kex.ServerVerify](ctx, s, trace.LegB, "Bob's signature and finished MAC; Alice gets Eve's signature and Bob's MAC")
 	if err != nil {
 		return nil, err
 	}
-	s.record(trace.LegB, inbound(trace.LegB), s.parse(raw), trace.Intercepted, nil, "Bob's signature and finished MAC; Alice gets Eve's signature and Bob's MAC")
 	if _, err := s.send(ctx, trace.LegA, &kex.ServerVerify{Signature: sig, Finished: svm.Finished}, trace.Substituted,
 		"Eve's own signature over both hellos as Alice sees them; Bob's finished MAC kept, since Eve cannot compute one without the key Alice and Bob share"); err != nil {
 		return nil, err
@@ -817,12 +815,10 @@ func runReplaySignature(ctx context.Context, s *session) (relay, error) {
 	} else {
 		s.progress("connection %d: Mallory has his ledger of connection %d, and no leaked key for it", s.id, rec.conn)
 	}
-	chm, ch, err := readAs[*kex.ClientHello](ctx, s, trace.LegA)
+	chm, ch, err := take[*kex.ClientHello](ctx, s, trace.LegA, fmt.Sprintf("taken by Mallory, who answers it with Bob's messages of connection %d", rec.conn))
 	if err != nil {
 		return nil, err
 	}
-	s.record(trace.LegA, inbound(trace.LegA), s.parse(ch), trace.Intercepted, nil,
-		fmt.Sprintf("taken by Mallory, who answers it with Bob's messages of connection %d", rec.conn))
 	if err := s.sendRaw(ctx, trace.LegA, oldSH, fmt.Sprintf("Bob's server_hello of connection %d: his certificate, his old nonce and key share", rec.conn)); err != nil {
 		return nil, err
 	}

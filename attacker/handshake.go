@@ -110,6 +110,18 @@ func readAs[T wire.Message](ctx context.Context, s *session, leg trace.Leg) (T, 
 	return m, raw, nil
 }
 
+// take reads the next message on leg as a T, as readAs does, and records
+// it as INTERCEPTED with note: Mallory keeps it and sends something of his
+// own in its place.
+func take[T wire.Message](ctx context.Context, s *session, leg trace.Leg, note string) (T, []byte, error) {
+	m, raw, err := readAs[T](ctx, s, leg)
+	if err != nil {
+		return m, nil, err
+	}
+	s.record(leg, inbound(leg), s.parse(raw), trace.Intercepted, nil, note)
+	return m, raw, nil
+}
+
 // send writes m on leg and records it with verdict v.
 func (s *session) send(ctx context.Context, leg trace.Leg, m wire.Message, v trace.Verdict, note string) ([]byte, error) {
 	raw, err := wire.Encode(m)

@@ -15,11 +15,10 @@ import (
 // refuses. It is built from the exported pinned-ecdh steps.
 func runSubstituteShares(ctx context.Context, s *session) (relay, error) {
 	const kept = "taken by the attacker, who sends his own version"
-	chm, ch, err := readAs[*kex.ClientHello](ctx, s, trace.LegA)
+	chm, ch, err := take[*kex.ClientHello](ctx, s, trace.LegA, kept)
 	if err != nil {
 		return nil, err
 	}
-	s.record(trace.LegA, inbound(trace.LegA), s.parse(ch), trace.Intercepted, nil, kept)
 	toClient, err := kex.NewKeyShare(s.n.opts.Rand)
 	if err != nil {
 		return nil, err
@@ -34,11 +33,10 @@ func runSubstituteShares(ctx context.Context, s *session) (relay, error) {
 	if err != nil {
 		return nil, err
 	}
-	shm, sh, err := readAs[*kex.ServerHello](ctx, s, trace.LegB)
+	shm, sh, err := take[*kex.ServerHello](ctx, s, trace.LegB, kept)
 	if err != nil {
 		return nil, err
 	}
-	s.record(trace.LegB, inbound(trace.LegB), s.parse(sh), trace.Intercepted, nil, kept)
 	sharedB, err := toServer.Shared(shm.KeyShare)
 	if err != nil {
 		return nil, &legError{leg: trace.LegB, err: err}
@@ -49,11 +47,10 @@ func runSubstituteShares(ctx context.Context, s *session) (relay, error) {
 	if err != nil {
 		return nil, err
 	}
-	svm, sv, err := readAs[*kex.ServerVerify](ctx, s, trace.LegB)
+	svm, sv, err := take[*kex.ServerVerify](ctx, s, trace.LegB, kept)
 	if err != nil {
 		return nil, err
 	}
-	s.record(trace.LegB, inbound(trace.LegB), s.parse(sv), trace.Intercepted, nil, kept)
 	sharedA, err := toClient.Shared(chm.KeyShare)
 	if err != nil {
 		return nil, &legError{leg: trace.LegA, err: err}
@@ -67,11 +64,10 @@ func runSubstituteShares(ctx context.Context, s *session) (relay, error) {
 		return nil, err
 	}
 	// A client that checks the signature closes here with 1008.
-	cfm, cf, err := readAs[*kex.ClientFinished](ctx, s, trace.LegA)
+	cfm, cf, err := take[*kex.ClientFinished](ctx, s, trace.LegA, kept)
 	if err != nil {
 		return nil, err
 	}
-	s.record(trace.LegA, inbound(trace.LegA), s.parse(cf), trace.Intercepted, nil, kept)
 	if !schedA.VerifyClientFinished(sv2, cfm.MAC) {
 		return nil, &legError{leg: trace.LegA, err: kex.ErrBadFinished}
 	}

@@ -22,11 +22,10 @@ func runSwapRSAKey(ctx context.Context, s *session) (relay, error) {
 	}
 	wrapLeg := other(keyLeg)
 
-	pk, raw, err := readAs[*kex.RSAPublicKey](ctx, s, keyLeg)
+	pk, _, err := take[*kex.RSAPublicKey](ctx, s, keyLeg, "the "+owner+"'s RSA key, kept by the attacker")
 	if err != nil {
 		return nil, err
 	}
-	s.record(keyLeg, inbound(keyLeg), s.parse(raw), trace.Intercepted, nil, "the "+owner+"'s RSA key, kept by the attacker")
 	theirs, err := kex.ParseRSAPublicKey(pk.SPKI)
 	if err != nil {
 		return nil, &legError{leg: keyLeg, err: err}
