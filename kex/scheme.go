@@ -46,6 +46,10 @@ type Scheme struct {
 	// Identity says the server half needs an [Identity], and the client
 	// half a pin for its key (or SkipPinCheck).
 	Identity bool
+	// LearnsPin says the client is given no pin: it learns the server's on
+	// first contact and keeps it in ClientConfig.PinStore, as SSH keeps
+	// known_hosts.
+	LearnsPin bool
 	// RSAIdentity says the server half needs a long-term RSA key
 	// (ServerConfig.RSAKey).
 	RSAIdentity bool

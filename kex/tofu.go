@@ -97,12 +97,13 @@ const NameTOFUECDH = "tofu-ecdh"
 // The server is pinned-ecdh's.
 func TOFUECDH() *Scheme {
 	return &Scheme{
-		Name:     NameTOFUECDH,
-		Summary:  "pinned-ecdh with the pin learnt on first contact and kept in a file, as SSH known_hosts",
-		Messages: []wire.Message{&ClientHello{}, &ServerHello{}, &ServerVerify{}, &ClientFinished{}},
-		Identity: true,
-		Client:   tofuClient,
-		Server:   renameServer(NameTOFUECDH, pinnedServer),
+		Name:      NameTOFUECDH,
+		Summary:   "pinned-ecdh with the pin learnt on first contact and kept in a file, as SSH known_hosts",
+		Messages:  []wire.Message{&ClientHello{}, &ServerHello{}, &ServerVerify{}, &ClientFinished{}},
+		Identity:  true,
+		LearnsPin: true,
+		Client:    tofuClient,
+		Server:    renameServer(NameTOFUECDH, pinnedServer),
 	}
 }
 

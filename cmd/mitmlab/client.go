@@ -55,6 +55,7 @@ func (e *interruptedError) Error() string { return "interrupted; " + e.what }
 // clientFlags are mitmlab client's flags.
 type clientFlags struct {
 	scheme, connect, pin, name                string
+	pinStore, serverName                      string
 	noPin, fallback, offerUnauth, allowRemote bool
 	timeout, idleTimeout                      time.Duration
 	messages                                  stringList
@@ -69,6 +70,7 @@ func runClient(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	known := remembered(alice.Config.PinStore)
 	s, err := alice.Dial(ctx, u.String())
 	if err != nil {
 		if ctx.Err() != nil {
@@ -77,8 +79,25 @@ func runClient(ctx context.Context, e *env, args []string) error {
 		return clientError(err, alice.Scheme.Name, u, f.timeout)
 	}
 	fmt.Fprintf(e.stdout, "connected to %s (%s)\n", u, alice.Scheme.Name)
+	if st := alice.Config.PinStore; st != nil {
+		if known == "" {
+			fmt.Fprintf(e.stdout, "first contact: remembered %s's key as %s in %s; whoever answered now is %s from here on\n", st.Name, remembered(st), st.Path, st.Name)
+		} else {
+			fmt.Fprintf(e.stdout, "%s's key matches the one remembered in %s (%s)\n", st.Name, st.Path, known)
+		}
+	}
 	c := &chatSession{e: e, s: s, scheme: alice.Scheme.Name, u: u, timeout: f.timeout}
 	return c.run(ctx, f.lines(e))
+}
+
+// remembered is the pin st holds for its server, or "" if none (or no
+// store).
+func remembered(st *kex.PinStore) string {
+	if st == nil {
+		return ""
+	}
+	pin, _, _ := st.Lookup()
+	return pin
 }
 
 func parseClientFlags(e *env, args []string) (*clientFlags, error) {
@@ -91,6 +110,9 @@ and prints Bob's answer. At the end it seals its end record and waits for
 Bob's, so a conversation cut short by someone on the path is noticed.
 
 pinned-ecdh needs the server's pin, which 'mitmlab server' prints at start.
+tofu-ecdh is given none: with --pin-store FILE it remembers the key that
+answers first (under --server-name) and refuses any other one later, as
+SSH's known_hosts does; whoever answers first is trusted.
 If the server's key does not match it, or its signature does not verify, the
 client sends nothing, says why, and exits with status 3.
 
@@ -108,6 +130,8 @@ sending its end record and closing with 1001.
 	fs.StringVar(&f.scheme, "scheme", "", "the key exchange to speak: "+schemeList())
 	fs.StringVar(&f.connect, "connect", "", "the server's (or the attacker's) WebSocket URL")
 	fs.StringVar(&f.pin, "pin", "", "pinned-ecdh (or static-rsa): the server's pin, sha256/BASE64")
+	fs.StringVar(&f.pinStore, "pin-store", "", "tofu-ecdh: the file where the client remembers servers' pins, as SSH's known_hosts; first contact writes it")
+	fs.StringVar(&f.serverName, "server-name", "bob", "tofu-ecdh: the name a pin is kept under: the server you mean to reach, whichever address answers")
 	fs.BoolVar(&f.noPin, "insecure-no-pin", false, "pinned-ecdh: accept any server key that signs the handshake (this lets any man in the middle in)")
 	fs.BoolVar(&f.fallback, "insecure-fallback", false, "pinned-ecdh: offer unauth-ecdh too and accept it if chosen (the downgrade scenario)")
 	fs.BoolVar(&f.offerUnauth, "offer-unauth", false, "pinned-ecdh: offer unauth-ecdh too, but refuse it if chosen (the downgrade-refused scenario)")
@@ -158,7 +182,21 @@ func (f *clientFlags) config(e *env, sch *kex.Scheme) (*kex.ClientConfig, error)
 	if !sch.Has("client_hello", "offered") && (f.fallback || f.offerUnauth) {
 		return nil, usagef("--insecure-fallback and --offer-unauth are for pinned-ecdh only")
 	}
+	if !sch.LearnsPin && f.pinStore != "" {
+		return nil, usagef("--pin-store is for tofu-ecdh, whose client learns the pin on first contact; %s is given one (--pin)", sch.Name)
+	}
+	if sch.LearnsPin {
+		switch {
+		case f.pin != "":
+			return nil, usagef("%s learns the server's pin on first contact and keeps it in --pin-store; a pin given in advance is pinned-ecdh", sch.Name)
+		case f.pinStore == "" && !f.noPin:
+			return nil, usagef("%s needs --pin-store FILE: the client remembers the server's pin there on first contact and checks it on every later one", sch.Name)
+		case f.pinStore != "":
+			cfg.PinStore = &kex.PinStore{Path: f.pinStore, Name: f.serverName}
+		}
+	}
 	switch {
+	case sch.LearnsPin && !f.noPin:
 	case f.pin != "" && f.noPin:
 		return nil, usagef("--pin and --insecure-no-pin contradict each other")
 	case f.pin != "":

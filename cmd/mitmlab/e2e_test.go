@@ -667,3 +667,61 @@ func TestRecordThenStealProcesses(t *testing.T) {
 		})
 	}
 }
+
+// TestTOFUProcesses runs trust on first use as three processes, with the
+// client's pin store a real file.
+//
+// ATTACK SCENARIO: an impersonating Mallory, either absent at Alice's
+// first contact with Bob and present later, or present at the first
+// contact and every one after.
+//
+// THIS TEST VERIFIES: absent at first contact, Mallory is refused later
+// (exit 3, key does not match) and reads nothing; present at first
+// contact, the store keeps his key, he READs the later session's message
+// exactly as Alice sent it, and Alice then refuses the real Bob.
+func TestTOFUProcesses(t *testing.T) {
+	t.Parallel()
+	const secret = "my card PIN is 4921"
+	for _, tc := range []struct {
+		name         string
+		firstViaMall bool
+	}{
+		{"mallory-absent-at-first-contact", false},
+		{"mallory-present-at-first-contact", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			store := filepath.Join(t.TempDir(), "known_servers")
+			_, upstream, _ := startServer(t, "tofu-ecdh")
+			att, target := startAttacker(t, "tofu-ecdh", upstream)
+			first := upstream
+			if tc.firstViaMall {
+				first = target
+			}
+			out, errOut, code := runClientProc(t, "--scheme", "tofu-ecdh", "--connect", first, "--pin-store", store, "--message", "hello")
+			if code != 0 || !strings.Contains(out, "first contact: remembered bob's key") {
+				t.Fatalf("first contact: exit %d\n%s%s", code, out, errOut)
+			}
+			out, errOut, code = runClientProc(t, "--scheme", "tofu-ecdh", "--connect", target, "--pin-store", store, "--message", secret)
+			if !tc.firstViaMall {
+				if code != 3 || !strings.Contains(errOut, "key does not match pin") {
+					t.Fatalf("later contact through Mallory: exit %d, want 3 (refused)\n%s%s", code, out, errOut)
+				}
+				att.stop(t)
+				if ledger := att.out.String(); strings.Contains(ledger, "READ") || strings.Contains(ledger, secret) {
+					t.Errorf("Mallory read something though Alice knew Bob's key:\n%s", ledger)
+				}
+				return
+			}
+			if code != 0 || !strings.Contains(out, "bob's key matches the one remembered") {
+				t.Fatalf("later contact through Mallory: exit %d, want 0 (his key is the one remembered)\n%s%s", code, out, errOut)
+			}
+			att.waitFor(t, `A +Alice → Mallory +data .*READ +`+regexp.QuoteMeta(fmt.Sprintf("%q", secret)))
+			_, errOut, code = runClientProc(t, "--scheme", "tofu-ecdh", "--connect", upstream, "--pin-store", store, "--message", "hello")
+			if code != 3 || !strings.Contains(errOut, "key does not match pin") {
+				t.Errorf("straight to the real Bob: exit %d, want 3: the store holds Mallory's key\n%s", code, errOut)
+			}
+			att.stop(t)
+		})
+	}
+}

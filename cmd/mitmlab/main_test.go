@@ -73,6 +73,10 @@ func TestExitCodes(t *testing.T) {
 		{"scenario given as a scheme", []string{"server", "--scheme", "truncation"}, 2, "truncation is a scenario, not a scheme"},
 		{"zero handshake timeout", []string{"server", "--scheme", "unauth-ecdh", "--handshake-timeout", "0s"}, 2, "must be more than 0"},
 		{"negative ledger", []string{"attacker", "--scheme", "unauth-ecdh", "--upstream", "ws://127.0.0.1:1/unauth-ecdh", "--ledger-max", "-1"}, 2, "cannot be negative"},
+		{"tofu without a pin store", []string{"client", "--scheme", "tofu-ecdh", "--connect", "ws://127.0.0.1:1/tofu-ecdh"}, 2, "tofu-ecdh needs --pin-store FILE"},
+		{"tofu given a pin", []string{"client", "--scheme", "tofu-ecdh", "--connect", "ws://127.0.0.1:1/tofu-ecdh", "--pin", "sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}, 2, "a pin given in advance is pinned-ecdh"},
+		{"pin store for a pinned scheme", []string{"client", "--scheme", "pinned-ecdh", "--connect", "ws://127.0.0.1:1/pinned-ecdh", "--pin-store", "known"}, 2, "--pin-store is for tofu-ecdh"},
+		{"stolen key without record-then-steal", []string{"attacker", "--scheme", "static-rsa", "--upstream", "ws://127.0.0.1:1/static-rsa", "--steal-rsa-key", "k.pem"}, 2, "are for --attack record-then-steal"},
 		{"zero client timeout", []string{"client", "--scheme", "unauth-ecdh", "--connect", "ws://127.0.0.1:1/unauth-ecdh", "--timeout", "0s"}, 2, "must be more than 0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -186,7 +186,11 @@ func printServerStart(w io.Writer, sch *kex.Scheme, cfg *kex.ServerConfig, url s
 	connect := fmt.Sprintf("mitmlab client --scheme %s --connect %s", sch.Name, url)
 	if pin := serverPin(cfg); pin != "" {
 		fmt.Fprintf(w, "pin: %s\n", pin)
-		connect += " --pin " + pin
+		if sch.LearnsPin {
+			connect += " --pin-store known_servers" // the client learns the pin on first contact
+		} else {
+			connect += " --pin " + pin
+		}
 	}
 	fmt.Fprintf(w, "connect with: %s\n", connect)
 }
