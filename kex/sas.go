@@ -78,6 +78,15 @@ type OutOfBand struct {
 	// [ErrNoComparison].
 	Patience time.Duration
 
+	// Ask, if not nil, puts a person on this end of the line in place of
+	// the in-process pairing: it shows code to this side's user and
+	// returns nil if they say the other user read out the same string,
+	// an error wrapping ErrSASMismatch if not, and one wrapping
+	// ErrNoComparison if they never answer. `mitmlab client` asks on its
+	// terminal; `mitmlab server` prints its string and returns nil, so
+	// that the client's user, who hears it, is the one who decides.
+	Ask func(ctx context.Context, side Side, code string) error
+
 	mu      sync.Mutex
 	waiting map[Side][]*caller
 	heard   []Comparison
@@ -101,6 +110,9 @@ type caller struct {
 // they differ, and one wrapping [ErrNoComparison] if the other side does
 // not come on the line in time or ctx ends first.
 func (l *OutOfBand) Compare(ctx context.Context, side Side, code string) error {
+	if l.Ask != nil {
+		return l.Ask(ctx, side, code)
+	}
 	other := ServerSide
 	if side == ServerSide {
 		other = ClientSide

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -70,6 +71,19 @@ func runClient(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Standard input is read once, by one goroutine: the chat's lines
+	// and, first, the answer to a short authentication string.
+	var stdin <-chan string
+	if alice.Scheme.SAS || len(f.messages) == 0 {
+		lines := make(chan string)
+		// A goroutine blocked reading a terminal cannot be stopped: it is
+		// the one goroutine that only the process's exit ends.
+		go readLines(e.stdin, lines)
+		stdin = lines
+	}
+	if alice.Scheme.SAS {
+		alice.Config.OutOfBand = &kex.OutOfBand{Ask: askSAS(e.stdout, stdin)}
+	}
 	known := remembered(alice.Config.PinStore)
 	s, err := alice.Dial(ctx, u.String())
 	if err != nil {
@@ -87,7 +101,7 @@ func runClient(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	c := &chatSession{e: e, s: s, scheme: alice.Scheme.Name, u: u, timeout: f.timeout}
-	return c.run(ctx, f.lines(e))
+	return c.run(ctx, f.lines(stdin))
 }
 
 // remembered is the pin st holds for its server, or "" if none (or no
@@ -112,7 +126,10 @@ Bob's, so a conversation cut short by someone on the path is noticed.
 pinned-ecdh needs the server's pin, which 'mitmlab server' prints at start.
 tofu-ecdh is given none: with --pin-store FILE it remembers the key that
 answers first (under --server-name) and refuses any other one later, as
-SSH's known_hosts does; whoever answers first is trusted.
+SSH's known_hosts does; whoever answers first is trusted. sas-ecdh and
+sas-commit-ecdh print a short authentication string and read, as the
+first line of standard input, the one the server's terminal shows: only
+a match lets the chat start.
 If the server's key does not match it, or its signature does not verify, the
 client sends nothing, says why, and exits with status 3.
 
@@ -225,21 +242,43 @@ func (f *clientFlags) config(e *env, sch *kex.Scheme) (*kex.ClientConfig, error)
 
 // lines returns the messages to send: the --message flags, or stdin's
 // lines.
-func (f *clientFlags) lines(e *env) <-chan string {
-	lines := make(chan string)
-	if len(f.messages) > 0 {
-		go func() {
-			defer close(lines)
-			for _, m := range f.messages {
-				lines <- m
-			}
-		}()
-		return lines
+func (f *clientFlags) lines(stdin <-chan string) <-chan string {
+	if len(f.messages) == 0 {
+		return stdin
 	}
-	// A goroutine blocked reading a terminal cannot be stopped: it is the
-	// one goroutine that only the process's exit ends.
-	go readLines(e.stdin, lines)
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		for _, m := range f.messages {
+			lines <- m
+		}
+	}()
 	return lines
+}
+
+// askSAS is Alice's end of the out-of-band line as a process: it shows
+// her short authentication string and takes, from standard input, the one
+// Bob's user read out from his terminal. Only a match lets the chat
+// start; she answers within --timeout.
+func askSAS(w io.Writer, answers <-chan string) func(context.Context, kex.Side, string) error {
+	return func(ctx context.Context, _ kex.Side, code string) error {
+		fmt.Fprintf(w, "short authentication string: %s\ntype the one Bob's terminal shows for this session (a different one means someone is in the middle): ", code)
+		select {
+		case a, ok := <-answers:
+			fmt.Fprintln(w)
+			if !ok {
+				return fmt.Errorf("%w: standard input ended before an answer", kex.ErrNoComparison)
+			}
+			a = strings.ToUpper(strings.TrimSpace(a))
+			if subtle.ConstantTimeCompare([]byte(a), []byte(code)) != 1 {
+				return fmt.Errorf("%w: this side shows %s, Bob's user read out %q", kex.ErrSASMismatch, code, a)
+			}
+			return nil
+		case <-ctx.Done():
+			fmt.Fprintln(w)
+			return fmt.Errorf("%w: %w", kex.ErrNoComparison, ctx.Err())
+		}
+	}
 }
 
 // readLines sends each non-empty line of r to lines and closes it at the

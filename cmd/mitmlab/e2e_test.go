@@ -725,3 +725,51 @@ func TestTOFUProcesses(t *testing.T) {
 		})
 	}
 }
+
+// TestSASProcesses runs short authentication strings as three processes:
+// the server prints its string, and the test, as Alice's user, types what
+// the server's terminal shows into the client's standard input.
+//
+// ATTACK SCENARIO: none, then a double-ecdh Mallory who runs one exchange
+// with each side and does not grind.
+//
+// THIS TEST VERIFIES: straight to Bob, both terminals show the same
+// string and the chat works; through Mallory they differ, the client
+// exits 3 (short authentication strings do not match) before sending a
+// word, and Mallory's terminal shows no READ.
+func TestSASProcesses(t *testing.T) {
+	t.Parallel()
+	const secret = "my card PIN is 4921"
+	srv, upstream, _ := startServer(t, "sas-ecdh")
+	att, target := startAttacker(t, "sas-ecdh", upstream, "--attack", "double-ecdh")
+	code := regexp.MustCompile(`short authentication string: ([0-9A-F]{4})`)
+	for i, tc := range []struct {
+		via  string
+		want int
+	}{
+		{upstream, 0},
+		{target, 3},
+	} {
+		alice, stdin := startProcStdin(t, true, "client", "--scheme", "sas-ecdh", "--connect", tc.via, "--message", secret)
+		mine := alice.waitFor(t, code.String())[1]
+		srv.waitCount(t, srv.out, code.String(), i+1)
+		bobs := code.FindAllStringSubmatch(srv.out.String(), -1)[i][1]
+		if _, err := io.WriteString(stdin, bobs+"\n"); err != nil {
+			t.Fatal(err)
+		}
+		got := alice.exitCode(t)
+		if got != tc.want {
+			t.Fatalf("client via %s (its string %s, Bob's %s): exit %d, want %d\n%s%s", tc.via, mine, bobs, got, tc.want, alice.out, alice.errOut)
+		}
+		if tc.want == 0 && (mine != bobs || !strings.Contains(alice.out.String(), "Bob:   got it: "+secret)) {
+			t.Errorf("straight to Bob: strings %s and %s, or no answer:\n%s", mine, bobs, alice.out)
+		}
+		if tc.want == 3 && !strings.Contains(alice.errOut.String(), "short authentication strings do not match") {
+			t.Errorf("through Mallory: the client did not say why:\n%s", alice.errOut)
+		}
+	}
+	att.stop(t)
+	if ledger := att.out.String(); strings.Contains(ledger, "READ") || strings.Contains(ledger, secret) {
+		t.Errorf("Mallory read something though Alice compared the strings:\n%s", ledger)
+	}
+}

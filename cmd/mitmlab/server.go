@@ -45,6 +45,9 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if sch.SAS {
+		cfg.OutOfBand = &kex.OutOfBand{Ask: readOutSAS(e.stdout, f.asJSON)}
+	}
 	l, err := listen("listen", f.addr)
 	if err != nil {
 		return err
@@ -130,6 +133,26 @@ Example, the first of three terminals (see docs/localhost.md):
 		return nil, usagef("server: --handshake-timeout and --idle-timeout must be more than 0, such as 10s")
 	}
 	return &f, nil
+}
+
+// readOutSAS is Bob's end of the out-of-band line as a process: it
+// prints each session's short authentication string for Bob's user to
+// read out to Alice's, and leaves the verdict to her (see
+// kex.OutOfBand.Ask). With --json it prints a {"type":"sas"} line.
+func readOutSAS(w io.Writer, asJSON bool) func(context.Context, kex.Side, string) error {
+	var mu sync.Mutex
+	return func(_ context.Context, _ kex.Side, code string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if asJSON {
+			return json.NewEncoder(w).Encode(struct {
+				Type string `json:"type"`
+				SAS  string `json:"sas"`
+			}{"sas", code})
+		}
+		_, err := fmt.Fprintf(w, "short authentication string: %s (read it out to the client's user: a different code on her side means someone is in the middle)\n", code)
+		return err
+	}
 }
 
 // serverOptions are Bob's options in a long-running process: he reports
