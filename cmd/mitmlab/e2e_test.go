@@ -254,6 +254,12 @@ func TestThreeProcesses(t *testing.T) {
 			srv, upstream, pin := startServer(t, tc.scheme)
 			att, target := startAttacker(t, tc.scheme, upstream)
 			stdout, stderr, code := runClientProc(t, chatArgs(tc.scheme, target, pin, msgs...)...)
+			if !tc.broken {
+				// Before Ctrl-C: the attacker relays Alice's refusal to Bob
+				// after she has exited, and a Ctrl-C that came first would
+				// end Bob's session with its own 1001 instead.
+				srv.waitFor(t, `session 1: client refused · 0 messages received`)
+			}
 			att.stop(t)
 			ledger := att.out.String()
 
@@ -290,7 +296,6 @@ func TestThreeProcesses(t *testing.T) {
 			if strings.Contains(ledger, "READ") {
 				t.Errorf("attacker printed a READ frame:\n%s", ledger)
 			}
-			srv.waitFor(t, `session 1: client refused · 0 messages received`)
 		})
 	}
 }
